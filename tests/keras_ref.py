@@ -1,0 +1,75 @@
+"""Run one layer configuration through both the engine and real Keras (TensorFlow backend).
+
+``compare(cls_name, kwargs, x)`` is the single conformance check used by the property
+tests: same accept/refuse decision, and when both accept, the same output shape, values
+(within the DESIGN tolerance), ``compute_output_shape``, ``count_params`` and weight shapes.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+import keras  # noqa: E402
+
+import engine.layers as E  # noqa: E402
+
+LOOSE_INTERPOLATIONS = {"bicubic", "lanczos3", "lanczos5", "area"}
+
+
+def tolerance(kwargs) -> float:
+    return 2e-3 if kwargs.get("interpolation") in LOOSE_INTERPOLATIONS else 1e-4
+
+
+def assert_close(actual, expected, tol, context=""):
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape} {context}"
+    err = np.abs(actual - expected) / np.maximum(1.0, np.abs(expected))
+    worst = float(err.max()) if err.size else 0.0
+    assert worst <= tol, f"max relative error {worst:.3g} > {tol} {context}"
+
+
+def keras_outcome(cls_name, kwargs, x, weights):
+    """Keras's output for ``x`` with ``weights`` (or the exception it raised)."""
+    try:
+        layer = getattr(keras.layers, cls_name)(**kwargs)
+        layer.build(x.shape)
+        if weights is not None:
+            layer.set_weights(weights)
+        y = np.asarray(layer(x))
+        return layer, y, None
+    except Exception as exc:  # Keras refuses with many exception types
+        return None, None, exc
+
+
+def compare(cls_name, kwargs, x):
+    """Assert engine and Keras agree on ``cls_name(**kwargs)(x)``; returns the decision."""
+    context = f"{cls_name}({kwargs}) on input {x.shape}"
+    try:
+        layer = getattr(E, cls_name)(**kwargs)
+        y = layer(x)
+        engine_error = None
+    except ValueError as exc:
+        layer, y, engine_error = None, None, exc
+    weights = layer.get_weights() if layer is not None else None
+    k_layer, k_y, k_error = keras_outcome(cls_name, kwargs, x, weights)
+    if k_error is not None:
+        assert engine_error is not None, (
+            f"Keras refused ({type(k_error).__name__}: {str(k_error)[:300]}) but the engine "
+            f"accepted {context}")
+        return "refused"
+    assert engine_error is None, f"engine refused ({engine_error}) but Keras accepted {context}"
+    assert_close(y, k_y, tolerance(kwargs), context)
+    assert y.dtype == np.float32
+    batchless = (None,) + tuple(x.shape[1:])
+    assert tuple(layer.compute_output_shape(batchless)) == tuple(
+        k_layer.compute_output_shape(batchless)), context
+    assert layer.count_params() == k_layer.count_params(), context
+    assert [w.shape for w in layer.get_weights()] == [
+        tuple(w.shape) for w in k_layer.get_weights()], context
+    return "accepted"
