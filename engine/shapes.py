@@ -273,10 +273,6 @@ def check_conv_transpose_consistent(n_in: int, n_out: int, k: int, s: int, d: in
             f"{n_out} cells gives {back}, not the input's {n_in}, so TensorFlow refuses it "
             "(Conv2DBackpropInput size mismatch). Change output_padding (or padding)."
         )
-    if n_out <= 0:
-        raise ValueError(
-            f"Computed output size would be zero or negative along spatial axis {axis}: {n_out}."
-        )
 
 
 def compute_conv_transpose_output_shape(input_shape, filters, kernel_size, strides, padding,
@@ -286,13 +282,12 @@ def compute_conv_transpose_output_shape(input_shape, filters, kernel_size, strid
     rank = len(kernel_size)
     batch, spatial, _ = split_shape(input_shape, rank, data_format, layer)
     ops = output_padding if output_padding is not None else (None,) * rank
-    out = []
-    for axis, (n, k, s, d, op) in enumerate(zip(spatial, kernel_size, strides,
-                                                dilation_rate, ops)):
-        length = conv_transpose_output_length(n, k, s, d, padding, op)
-        if n is not None:
-            check_conv_transpose_consistent(n, length, k, s, d, padding, axis)
-        out.append(length)
+    args = list(zip(spatial, kernel_size, strides, dilation_rate, ops))
+    out = [conv_transpose_output_length(n, k, s, d, padding, op) for n, k, s, d, op in args]
+    if 0 not in out:  # an empty output (same, even kernel, 1-cell input) is not checked by TF
+        for axis, ((n, k, s, d, _), length) in enumerate(zip(args, out)):
+            if n is not None:
+                check_conv_transpose_consistent(n, length, k, s, d, padding, axis)
     return join_shape(batch, out, filters, data_format)
 
 

@@ -47,6 +47,18 @@ def keras_outcome(cls_name, kwargs, x, weights):
         return None, None, exc
 
 
+def keras_channels_first_bias_bug(cls_name, kwargs, y):
+    """Keras 3.15's TensorFlow ``ops.add`` turns ``x + bias`` into ``tf.nn.bias_add`` and
+    guesses NHWC whenever the last axis has as many entries as the bias. For a
+    channels_first output whose last spatial size equals the channel count, Keras therefore
+    adds the bias along the wrong axis (e.g. ``Conv2D(2, 1, data_format="channels_first")``
+    on a (1, 1, 1, 2) input). The engine adds it per channel; for such cases the reference
+    is Keras without bias and activation, plus the bias per channel, then Keras's activation."""
+    has_bias = "Conv" in cls_name and kwargs.get("use_bias", True)
+    return (has_bias and kwargs.get("data_format") == "channels_first" and y is not None
+            and y.shape[-1] == y.shape[1])
+
+
 def compare(cls_name, kwargs, x):
     """Assert engine and Keras agree on ``cls_name(**kwargs)(x)``; returns the decision."""
     context = f"{cls_name}({kwargs}) on input {x.shape}"
@@ -58,6 +70,12 @@ def compare(cls_name, kwargs, x):
         layer, y, engine_error = None, None, exc
     weights = layer.get_weights() if layer is not None else None
     k_layer, k_y, k_error = keras_outcome(cls_name, kwargs, x, weights)
+    if k_error is None and keras_channels_first_bias_bug(cls_name, kwargs, y):
+        plain = dict(kwargs, use_bias=False, activation=None)
+        _, k_z, plain_error = keras_outcome(cls_name, plain, x, weights[:-1])
+        assert plain_error is None, plain_error
+        bias = weights[-1].reshape((1, -1) + (1,) * (x.ndim - 2))
+        k_y = np.asarray(keras.activations.get(kwargs.get("activation"))(k_z + bias))
     if k_error is not None:
         assert engine_error is not None, (
             f"Keras refused ({type(k_error).__name__}: {str(k_error)[:300]}) but the engine "

@@ -3,7 +3,7 @@
 Configurations deliberately include ones Keras refuses (kernel larger than the input,
 strides with dilation, bad output_padding, groups that do not divide the channels...): the
 engine must refuse exactly those, with ValueError. ``CONVLAB_EXAMPLES`` scales the number of
-examples per layer (default 100).
+examples per layer (default 300).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.keras_ref import compare
 
-EXAMPLES = int(os.environ.get("CONVLAB_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("CONVLAB_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
 
