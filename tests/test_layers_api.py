@@ -98,12 +98,17 @@ def test_depthwise_equals_per_channel_convolution():
 
 def test_inputs_are_cast_like_keras():
     layer = E.Conv1D(2, 2, kernel_initializer="ones", use_bias=False)
-    y_int = layer(np.arange(6).reshape(1, 6, 1))
     y_f64 = layer(np.arange(6, dtype=np.float64).reshape(1, 6, 1))
-    y_bool = layer(np.ones((1, 6, 1), bool))
-    assert y_int.dtype == y_f64.dtype == y_bool.dtype == np.float32
-    np.testing.assert_array_equal(y_int[0, :, 0], [1, 3, 5, 7, 9])
-    np.testing.assert_array_equal(y_int, y_f64)
+    y_f16 = layer(np.arange(6, dtype=np.float16).reshape(1, 6, 1))
+    assert y_f64.dtype == y_f16.dtype == np.float32
+    np.testing.assert_array_equal(y_f64[0, :, 0], [1, 3, 5, 7, 9])
+    np.testing.assert_array_equal(y_f64, y_f16)
+    # Keras refuses integer inputs to layers with float32 weights; weightless layers take them.
+    for bad in (np.arange(6).reshape(1, 6, 1), np.ones((1, 6, 1), bool)):
+        with pytest.raises(ValueError, match="astype"):
+            layer(bad)
+    padded = E.ZeroPadding1D(1)(np.arange(3, dtype=np.uint8).reshape(1, 3, 1))
+    assert padded.dtype == np.float32 and padded[0, :, 0].tolist() == [0, 0, 1, 2, 0]
     with pytest.raises(ValueError, match="real numbers"):
         layer(np.array([[["a"]]]))
     with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 1"):

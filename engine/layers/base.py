@@ -74,6 +74,8 @@ class Layer:
     """Base of the 19 layers. Mirrors the parts of ``keras.layers.Layer`` they use."""
 
     rank: int = 0  # number of spatial axes; set by subclasses
+    # Keras keeps integer/bool inputs as they are; layers with float32 weights then fail.
+    _accepts_integer_input = True
 
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, name=None,
                  **kwargs):
@@ -151,7 +153,7 @@ class Layer:
                 )
 
     def __call__(self, x):
-        x = as_float32(x, self.name)
+        x = as_float32(x, self.name, self._accepts_integer_input)
         if not self.built:
             self.build(x.shape)
         self._check_input(x)
@@ -243,8 +245,13 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-def as_float32(x, layer_name: str = "layer") -> np.ndarray:
-    """Any array-like of real numbers → float32 ndarray, as Keras casts layer inputs."""
+def as_float32(x, layer_name: str = "layer", accept_integer: bool = True) -> np.ndarray:
+    """Array-like of real numbers → float32 ndarray, as Keras casts layer inputs.
+
+    Floating inputs of any precision become float32 (Keras's autocast). Integer and bool
+    inputs are refused when ``accept_integer`` is False: Keras does not cast them, and a
+    convolution of an integer tensor with a float32 kernel fails in TensorFlow.
+    """
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:
@@ -254,5 +261,11 @@ def as_float32(x, layer_name: str = "layer") -> np.ndarray:
         raise ValueError(
             f'Layer "{layer_name}" needs real numbers (bool, int or float); received an array '
             f"of dtype {arr.dtype}."
+        )
+    if arr.dtype.kind in "biu" and not accept_integer:
+        raise ValueError(
+            f'Layer "{layer_name}" received an input of dtype {arr.dtype}; Keras does not cast '
+            "integer or bool inputs to a layer with float32 weights, and TensorFlow refuses the "
+            "convolution. Convert it first, e.g. x.astype('float32') / 255 for 8-bit images."
         )
     return np.ascontiguousarray(arr, dtype=np.float32)

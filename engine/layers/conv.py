@@ -32,6 +32,7 @@ class _ConvBase(Layer):
     """Arguments every convolution shares, normalised once (Keras's rules and messages)."""
 
     _channel_bound = True
+    _accepts_integer_input = False
     _allow_causal = False
     # (argument prefix, weight name) pairs in Keras's weight order; bias is added last.
     _kernel_args: tuple = (("kernel", "kernel"),)
