@@ -192,3 +192,36 @@ def test_keras_json_channels_first_matches_keras(tmp_path):
             os.environ["KERAS_HOME"] = old
     assert ours.data_format == fmt == "channels_first"
     assert list(ours.compute_output_shape((None, 3, 10, 12))) == shape
+
+
+@pytest.mark.parametrize("cls_name,kwargs", [
+    ("Conv2D", {"filters": 3, "kernel_size": 3, "kernel_regularizer": "l2",
+                "bias_regularizer": {"class_name": "L1L2", "config": {"l1": 0.3, "l2": 0.1}},
+                "activity_regularizer": "l1", "bias_initializer": "random_normal",
+                "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 0.5}},
+                "bias_constraint": "non_neg"}),
+    ("SeparableConv1D", {"filters": 2, "kernel_size": 2, "depthwise_regularizer": "l1",
+                         "pointwise_regularizer": "l2", "activity_regularizer": "l2",
+                         "pointwise_constraint": "unit_norm",
+                         "depthwise_constraint": {"class_name": "MinMaxNorm",
+                                                  "config": {"min_value": 0.2, "max_value": 0.4}}}),
+    ("DepthwiseConv2D", {"kernel_size": 2, "depthwise_regularizer": "l2",
+                         "activity_regularizer": {"class_name": "L1L2",
+                                                  "config": {"l1": 0.01, "l2": 0.02}}}),
+    ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "kernel_regularizer": "l1",
+                         "kernel_constraint": "max_norm"}),
+])
+def test_losses_and_constraints_match_keras(cls_name, kwargs):
+    rank = getattr(E, cls_name).rank
+    x = np.random.default_rng(5).normal(size=INPUTS[rank]).astype(np.float32)
+    ours = getattr(E, cls_name)(**kwargs)
+    ours(x)
+    theirs = getattr(keras.layers, cls_name)(**kwargs)
+    theirs.build(x.shape)
+    theirs.set_weights(ours.get_weights())
+    theirs(x)
+    np.testing.assert_allclose(ours.losses, [float(v) for v in theirs.losses], rtol=1e-5)
+    ours.apply_constraints()
+    for ours_w, var in zip(ours.weights, theirs.weights):
+        expected = var.numpy() if var.constraint is None else np.asarray(var.constraint(var))
+        np.testing.assert_allclose(ours_w.value, expected, rtol=1e-5, atol=1e-6)
