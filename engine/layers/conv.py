@@ -88,7 +88,14 @@ class _ConvBase(Layer):
             )
         return channels
 
+    def _out_spatial(self, spatial):
+        """Output size per spatial axis for a forward (not transposed) convolution."""
+        return [shapes.conv_output_length(n, k, s, d, self.padding)
+                for n, k, s, d in zip(spatial, self.kernel_size, self.strides,
+                                      self.dilation_rate)]
+
     def _pads(self, spatial):
+        """Zeros before each spatial axis (TensorFlow's rule; causal pads left only)."""
         return [shapes.conv_padding(n, k, s, d, self.padding)[0]
                 for n, k, s, d in zip(spatial, self.kernel_size, self.strides,
                                       self.dilation_rate)]
@@ -192,11 +199,9 @@ class BaseConv(_ConvBase):
     def call(self, x):
         x = to_channels_last(x, self.data_format)
         spatial = x.shape[1:-1]
-        out = [shapes.conv_output_length(n, k, s, d, self.padding)
-               for n, k, s, d in zip(spatial, self.kernel_size, self.strides,
-                                     self.dilation_rate)]
         y = conv_kernels.conv(x, self._weight("kernel"), self._weight("bias"), self.strides,
-                              self.dilation_rate, self._pads(spatial), out, self.groups)
+                              self.dilation_rate, self._pads(spatial),
+                              self._out_spatial(spatial), self.groups)
         return self._finish(y)
 
     def get_config(self):
@@ -268,13 +273,10 @@ class BaseDepthwiseConv(_ConvBase):
 
     def _depthwise(self, x_last, bias):
         spatial = x_last.shape[1:-1]
-        out = [shapes.conv_output_length(n, k, s, d, self.padding)
-               for n, k, s, d in zip(spatial, self.kernel_size, self.strides,
-                                     self.dilation_rate)]
         kernel = self._weight(self._kernel_args[0][1])
         return conv_kernels.conv(x_last, depthwise_as_grouped(kernel), bias, self.strides,
-                                 self.dilation_rate, self._pads(spatial), out,
-                                 groups=x_last.shape[-1])
+                                 self.dilation_rate, self._pads(spatial),
+                                 self._out_spatial(spatial), groups=x_last.shape[-1])
 
     def call(self, x):
         return self._finish(self._depthwise(to_channels_last(x, self.data_format),
