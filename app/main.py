@@ -1,0 +1,471 @@
+"""convlab's entry point and router: ``streamlit run app/main.py``.
+
+The sidebar (layer picker, arguments, input, weights) is shared by every view. Its state is
+seeded from the URL on the first run of a session (:func:`app.state.parse_query`) and
+written back to the URL after every run (:func:`app.state.to_query`), so a link restores
+the view. The router builds one :class:`app.context.ViewContext` and calls
+``app/pages/<view>.py``'s ``render(ctx)``; a view whose module is missing shows a note.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, not the root
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from app import cached, state as S, widgets as W  # noqa: E402
+from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
+from engine import io as eio  # noqa: E402
+from engine import shapes  # noqa: E402
+
+SOURCES = {"sample": "Shipped sample", "synthetic": "Synthetic (choose a shape)",
+           "upload": "Upload a file", "camera": "Camera", "mic": "Microphone"}
+UPLOAD_TYPES = {1: ["csv", "txt", "wav", "npy"],
+                2: ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"],
+                3: ["npy", "tif", "tiff", "gif"]}
+DEFAULT_SYNTHETIC = {1: (1, 128, 2), 2: (1, 64, 64, 3), 3: (1, 16, 32, 32, 1)}
+
+
+# --------------------------------------------------------------------------- session seeding
+
+def _seed_from_state(state: S.AppState) -> None:
+    ss = st.session_state
+    ss["layer"] = state.layer
+    ss["family"] = S.FAMILY_OF[state.layer]
+    W.clear_args()
+    W.seed_args(state.layer, state.args)
+    rank = S.rank_of(state.layer)
+    ss["view"] = state.view
+    if state.input_shape is not None:
+        ss["in.source"] = "synthetic"
+        ss["in.shape"] = S.format_literal(tuple(state.input_shape))
+    else:
+        ss["in.source"] = "sample"
+        ss["in.shape"] = S.format_literal(DEFAULT_SYNTHETIC[rank])
+    ss["in.sample"] = state.sample or S.DEFAULT_SAMPLE[rank]
+    ss["in.color"] = state.color
+    ss["in.resize"] = state.size is not None
+    ss["in.size"] = tuple(state.size) if state.size else None
+    ss["in.batch"] = state.batch
+    ss["w.mode"] = state.weights
+    ss["w.seed"] = state.seed
+    ss["w.kernel"] = state.kernel
+    ss["w.grid_version"] = ss.get("w.grid_version", 0) + 1
+    ss["scale"] = state.scale
+    ss["cell"] = tuple(state.cell) if state.cell else None
+    ss["extras"] = dict(state.extras)
+
+
+def _init_session() -> None:
+    ss = st.session_state
+    if ss.get("_init"):
+        return
+    state, errors = S.parse_query(st.query_params.to_dict())
+    _seed_from_state(state)
+    ss["url_errors"] = errors
+    ss["_init"] = True
+    ss["last_good"] = None
+
+
+def _on_layer_change() -> None:
+    ss = st.session_state
+    _switch_layer(ss["layer"])
+
+
+def _on_family_change() -> None:
+    ss = st.session_state
+    fam = ss["family"]
+    old = ss.get("layer", S.DEFAULT_LAYER)
+    rank = S.rank_of(old)
+    options = S.LAYER_FAMILIES[fam]
+    same_rank = [n for n in options if S.rank_of(n) == rank]
+    ss["layer"] = same_rank[0] if same_rank else options[min(1, len(options) - 1)]
+    _switch_layer(ss["layer"], old)
+
+
+def _switch_layer(new: str, old: str | None = None) -> None:
+    """New layer: its Keras defaults; a new rank also gets that rank's default input."""
+    ss = st.session_state
+    old = old or ss.get("_layer_prev", S.DEFAULT_LAYER)
+    W.clear_args()
+    W.seed_args(new, S.default_args(new))
+    if S.rank_of(new) != S.rank_of(old):
+        rank = S.rank_of(new)
+        if ss.get("in.source") in ("upload", "camera", "mic"):
+            ss["in.source"] = "sample"
+        ss["in.sample"] = S.DEFAULT_SAMPLE[rank]
+        ss["in.shape"] = S.format_literal(DEFAULT_SYNTHETIC[rank])
+        ss["in.resize"] = False
+        ss["in.size"] = None
+        ss["w.kernel"] = None
+        if ss.get("w.mode") not in preset_names(rank) + ("init",):
+            ss["w.mode"] = "bank"
+    if not S.has_weights(new):
+        pass
+    elif ss.get("w.mode") not in preset_names(S.rank_of(new)) + ("init", "custom"):
+        ss["w.mode"] = "bank"
+    ss["cell"] = None
+    ss["w.grid_version"] = ss.get("w.grid_version", 0) + 1
+    ss["_layer_prev"] = new
+
+
+# --------------------------------------------------------------------------- sidebar
+
+def sidebar_layer() -> str:
+    ss = st.session_state
+    st.sidebar.header("Layer")
+    st.sidebar.selectbox("Family", list(S.LAYER_FAMILIES), key="family",
+                         on_change=_on_family_change)
+    options = S.LAYER_FAMILIES[ss["family"]]
+    if ss.get("layer") not in options:
+        ss["layer"] = options[0]
+        _switch_layer(ss["layer"])
+    st.sidebar.radio("Layer (1D / 2D / 3D)", options, key="layer", horizontal=True,
+                     on_change=_on_layer_change)
+    ss["_layer_prev"] = ss["layer"]
+    return ss["layer"]
+
+
+def sidebar_input(layer: str, data_format: str):
+    """Input widgets → (x or None, label, error or None, state fields)."""
+    ss = st.session_state
+    rank = S.rank_of(layer)
+    sb = st.sidebar
+    sb.header("Input")
+    sources = ["sample", "synthetic", "upload"] + (["camera"] if rank == 2 else []) + (
+        ["mic"] if rank == 1 else [])
+    if ss.get("in.source") not in sources:
+        ss["in.source"] = "sample"
+    source = sb.radio("Source", sources, key="in.source", format_func=SOURCES.get,
+                      horizontal=True)
+    fields = {"sample": None, "input_shape": None, "color": "auto", "size": None, "batch": 1}
+    base, label, key, meta = None, "", None, {}
+    err = None
+    try:
+        if source == "synthetic":
+            text = sb.text_input("input_shape (batch first, in data_format)", key="in.shape",
+                                 help="e.g. (1, 64, 64, 3) for channels_last 2D; values are "
+                                      "smooth waves plus a bright box.")
+            try:
+                shape = S.parse_literal(text)
+            except ValueError as exc:
+                raise eio.InputError(str(exc)) from None
+            if (not isinstance(shape, tuple) or len(shape) != rank + 2
+                    or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in shape)):
+                raise eio.InputError(f"input_shape must be {rank + 2} positive integers, batch "
+                                     f"first, e.g. {S.format_literal(DEFAULT_SYNTHETIC[rank])}.")
+            fields["input_shape"] = shape
+            x = cached.synthetic_input(shape, data_format)
+            return x, f"synthetic {shape}", None, fields
+        if source == "sample":
+            names = [n for n, s in S.SAMPLES.items() if s.rank == rank]
+            if ss.get("in.sample") not in names:
+                ss["in.sample"] = S.DEFAULT_SAMPLE[rank]
+            name = sb.selectbox("Sample", names, key="in.sample",
+                                format_func=lambda n: S.SAMPLES[n].label)
+            base, meta = cached.sample_array(name)
+            label, key = f"sample: {name}", ("sample", name)
+            fields["sample"] = name
+        elif source == "upload":
+            up = sb.file_uploader(
+                {1: "Signal (CSV, TXT, WAV, NPY)", 2: "Image (PNG, JPEG, GIF, BMP, TIFF, WebP)",
+                 3: "Volume (NPY, multi-frame TIFF or GIF)"}[rank],
+                type=UPLOAD_TYPES[rank], key="in.upload")
+            if up is None:
+                sb.info("Choose a file; until then the default sample is used.")
+            else:
+                data = up.getvalue()
+                base, meta = cached.upload_array(data, up.name, rank)
+                label, key = f"upload: {up.name}", ("upload", up.name, len(data))
+                ss["last_upload"] = (base, meta, label, key)
+            if base is None and ss.get("last_upload") and ss["last_upload"][0].ndim == rank + 1:
+                base, meta, label, key = ss["last_upload"]
+        elif source == "camera":
+            pic = sb.camera_input("Take a picture", key="in.camera")
+            if pic is not None:
+                data = pic.getvalue()
+                base, meta = cached.upload_array(data, "camera.jpg", rank)
+                label, key = "camera", ("camera", hash(data))
+        elif source == "mic":
+            rec = sb.audio_input("Record a sound", key="in.mic", sample_rate=8000)
+            if rec is not None:
+                data = rec.getvalue()
+                base, meta = cached.upload_array(data, "recording.wav", rank)
+                label, key = "microphone", ("mic", hash(data))
+    except eio.InputError as exc:
+        err = str(exc)
+        sb.error(err)
+    if base is None:
+        base, meta = cached.sample_array(S.DEFAULT_SAMPLE[rank])
+        label, key = f"sample: {S.DEFAULT_SAMPLE[rank]}", ("sample", S.DEFAULT_SAMPLE[rank])
+    # colour, size, batch
+    if meta.get("kind") in ("image", "volume"):
+        color = sb.radio("Colour", S.COLOR_MODES, key="in.color", horizontal=True,
+                         format_func={"auto": "as loaded", "rgb": "RGB",
+                                      "gray": "grayscale"}.get)
+    else:
+        color = "auto"
+    spatial = tuple(base.shape[:-1])
+    size = None
+    if sb.checkbox("Resize", key="in.resize",
+                   help="Resize the spatial axes (bilinear; box-averaged when shrinking)."):
+        cur = ss.get("in.size") or spatial
+        if len(cur) != rank:
+            cur = spatial
+        cols = sb.columns(rank)
+        vals = []
+        for i, c in enumerate(cols):
+            k = f"in.size.{i}"
+            if k not in ss:
+                ss[k] = int(cur[i])
+            vals.append(int(c.number_input(f"{W.AXIS_NAMES[rank][i]}", min_value=1,
+                                           max_value=4096, step=1, key=k)))
+        size = tuple(vals)
+        ss["in.size"] = size
+    else:
+        for i in range(3):
+            ss.pop(f"in.size.{i}", None)
+    batch = int(sb.number_input("Batch size", min_value=1, max_value=S.MAX_BATCH, step=1,
+                                key="in.batch",
+                                help="Items after the first are flipped / shifted copies."))
+    fields.update(color=color, size=size, batch=batch)
+    try:
+        x = cached.prepared(key, base, rank, color, size, batch, data_format)
+    except eio.InputError as exc:
+        sb.error(str(exc))
+        err = err or str(exc)
+        x = cached.prepared(key, base, rank, color, None, batch, data_format)
+        fields["size"] = None
+    return x, label, err, fields
+
+
+def sidebar_weights(layer: str, args: dict) -> tuple[str, object]:
+    ss = st.session_state
+    rank = S.rank_of(layer)
+    sb = st.sidebar
+    sb.header("Weights")
+    modes = preset_names(rank) + ("init", "custom")
+    if ss.get("w.mode") not in modes:
+        ss["w.mode"] = "bank"
+    mode = sb.selectbox("Kernel values", modes, key="w.mode", format_func=LABELS.get,
+                        help="Presets make the output meaningful; biases are zero with presets.")
+    ks = tuple(args.get("kernel_size") or (3,) * rank)
+    if mode == "init":
+        sb.number_input("seed", min_value=0, max_value=2 ** 31 - 1, step=1, key="w.seed",
+                        help="Seed of every random initializer (reproducible weights).")
+    custom = ss.get("w.kernel")
+    if mode == "custom" and not custom_fits(custom, ks):
+        custom = spatial_kernels("bank", ks, 1)[0].tolist()
+        ss["w.kernel"] = custom
+    if mode != "init" and rank <= 2 and np.prod(ks) <= 121:
+        with sb.expander("Edit the kernel grid", expanded=(mode == "custom")):
+            if mode == "custom":
+                base = np.asarray(custom, np.float32).reshape(ks)
+            else:
+                base = spatial_kernels(mode, ks, 1)[0] if mode != "bank" else preset_kernel(
+                    "sobel_x" if rank == 2 else "moving_average", ks)
+            grid = base.reshape(1, -1) if rank == 1 else base
+            import pandas as pd
+
+            df = pd.DataFrame(grid.astype(float), columns=[str(j) for j in range(grid.shape[1])])
+            key = f"w.grid.{ss.get('w.grid_version', 0)}"
+            ss["w.grid_base"] = grid.tolist()
+            st.caption("Editing a value makes this the kernel of every filter (mode: custom), "
+                       "divided by the number of input channels.")
+            st.data_editor(df, key=key, hide_index=False, on_change=_on_grid_edit, args=(key,))
+    return mode, (custom if mode == "custom" else None)
+
+
+def _on_grid_edit(key: str) -> None:
+    ss = st.session_state
+    edits = ss.get(key) or {}
+    grid = np.asarray(ss.get("w.grid_base"), np.float64)
+    for row, cols in (edits.get("edited_rows") or {}).items():
+        for col, val in cols.items():
+            try:
+                grid[int(row), int(col)] = float(val) if val is not None else 0.0
+            except (ValueError, TypeError, IndexError):
+                pass
+    ss["w.kernel"] = (grid.ravel() if grid.shape[0] == 1 and ss.get("layer", "").find("1D") >= 0
+                      else grid).tolist()
+    ss["w.mode"] = "custom"
+    ss["w.grid_version"] = ss.get("w.grid_version", 0) + 1
+
+
+# --------------------------------------------------------------------------- validation
+
+def check_layer(layer: str, kwargs: dict, x_shape: tuple):
+    """Construct + shape-check → (engine layer, output shape) or raise ValueError."""
+    from engine.layers import LAYER_CLASSES
+
+    obj = LAYER_CLASSES[layer](**kwargs)
+    out = obj.compute_output_shape(tuple(x_shape))
+    if S.has_weights(layer):
+        # build-time checks (groups vs channels, channel count) without allocating weights
+        _, _, c = shapes.split_shape(x_shape, obj.rank, obj.data_format, obj.name)
+        groups = getattr(obj, "groups", 1)
+        if c % groups:
+            obj.build(tuple(x_shape))  # raises Keras's message
+    return obj, out
+
+
+# --------------------------------------------------------------------------- URL sync
+
+def sync_url(state: S.AppState) -> None:
+    want = S.to_query(state)
+    qp = st.query_params
+    current = qp.to_dict()
+    own = set(S.APP_PARAMS) | {s.name for lay in S.ALL_LAYERS for s in S.arg_specs(lay)}
+    own |= set(st.session_state.get("_synced_extras", ()))  # extras a view has dropped
+    for k in list(current):
+        if (k in own or k in state.extras) and k not in want:
+            del qp[k]
+    st.session_state["_synced_extras"] = tuple(state.extras)
+    for k, v in want.items():
+        if current.get(k) != v:
+            qp[k] = v
+
+
+# --------------------------------------------------------------------------- main
+
+def render_view(view: str, ctx) -> None:
+    try:
+        module = importlib.import_module(f"app.pages.{view}")
+        render = getattr(module, "render")
+    except ImportError:
+        st.info(f"The {S.VIEW_LABELS[view]} view is not available yet in this version; "
+                "the Explore view shows the layer, its input and output.")
+        return
+    except AttributeError:
+        st.info(f"The {S.VIEW_LABELS[view]} view is not available yet (no render function).")
+        return
+    try:
+        render(ctx)
+    except Exception as exc:  # noqa: BLE001 - a view's bug must not take the page down
+        st.error(f"The {S.VIEW_LABELS[view]} view failed: {type(exc).__name__}: {exc}")
+
+
+def main() -> None:
+    cached.warm_up()
+    _init_session()
+    ss = st.session_state
+
+    layer = sidebar_layer()
+    st.sidebar.header("Arguments")
+    with st.sidebar:
+        mode_now = ss.get("w.mode", "bank")
+        slots = W.render_args(layer, mode_now, groups=("main",))
+    args = W.read_args(layer)
+    try:
+        data_format = shapes.standardize_data_format(args.get("data_format"))
+    except ValueError:
+        data_format = "channels_last"
+    x, input_label, input_error, fields = sidebar_input(layer, data_format)
+    if S.has_weights(layer):
+        mode, custom = sidebar_weights(layer, args)
+        with st.sidebar:
+            slots.update(W.render_args(layer, mode, groups=("init",)))
+    else:
+        mode, custom = "init", None
+    with st.sidebar:
+        slots.update(W.render_args(layer, mode, groups=("advanced",)))
+    args = W.read_args(layer)
+
+    state = S.AppState(layer=layer, args=args, view=ss.get("view", "explore"),
+                       sample=fields["sample"], input_shape=fields["input_shape"],
+                       color=fields["color"], size=fields["size"], batch=fields["batch"],
+                       weights=mode if S.has_weights(layer) else "bank",
+                       seed=int(ss.get("w.seed", 0) or 0),
+                       kernel=custom, scale=ss.get("scale", "per_channel"),
+                       cell=ss.get("cell"), extras=ss.get("extras", {}))
+    kwargs = S.layer_kwargs(state)
+
+    # ---------------------------------------------------------------- header
+    st.title("convlab")
+    st.caption("Every Keras convolutional layer, computed exactly by a NumPy/Numba engine. "
+               "Change anything in the sidebar; the link in your address bar restores this view.")
+    for name, msg in ss.get("url_errors", []):
+        st.error(f"URL parameter `{name}`: {msg}")
+    if ss.get("url_errors") and st.button("Dismiss URL messages"):
+        ss["url_errors"] = []
+        st.rerun()
+    unknown = [k for k in state.extras
+               if state.view == "explore" and not S.is_view_param(k)]
+    if unknown:
+        st.warning("Unknown URL parameter(s) ignored by this view: "
+                   + ", ".join(f"`{k}`" for k in unknown))
+
+    error = None
+    try:
+        check_layer(layer, kwargs, x.shape)
+    except ValueError as exc:
+        error = str(exc)
+    good = None
+    if error is None:
+        good = cached.AppViewContext(layer, kwargs, x, input_label, extras=dict(state.extras),
+                                     weights_mode=mode if S.has_weights(layer) else "init",
+                                     custom=custom)
+        ss["last_good"] = good
+    else:
+        names = [s.name for s in S.arg_specs(layer)]
+        culprit = W.blame(error, names)
+        slot = slots.get(culprit)
+        if slot is not None:
+            slot.error(error)
+        else:
+            st.sidebar.error(error)
+        where = f" (argument `{culprit}`)" if culprit else ""
+        st.error(f"Keras refuses this configuration{where}: {error}")
+        last = ss.get("last_good")
+        if last is not None and last.layer_name == layer and last.x.shape == x.shape:
+            st.caption("Showing the last valid configuration below; fix the argument to update.")
+            good = last
+        else:
+            from app.state import default_args
+
+            st.caption("Showing this layer with its default arguments below.")
+            dstate = S.AppState(layer=layer, args=default_args(layer), weights=state.weights,
+                                seed=state.seed, kernel=None)
+            try:
+                check_layer(layer, S.layer_kwargs(dstate), x.shape)
+                good = cached.AppViewContext(
+                    layer, S.layer_kwargs(dstate), x, input_label,
+                    weights_mode=("bank" if state.weights == "custom" else state.weights)
+                    if S.has_weights(layer) else "init")
+            except ValueError:
+                good = None
+    if input_error:
+        st.warning(f"Input problem: {input_error} (your last input is kept).")
+
+    # ---------------------------------------------------------------- views
+    view = st.radio("View", S.VIEWS, key="view", horizontal=True,
+                    format_func=S.VIEW_LABELS.get, label_visibility="collapsed")
+    state.view = view
+    if good is not None:
+        good.extras = dict(state.extras)
+        if error is not None:
+            good.extras["error"] = error
+        render_view(view, good)
+    else:
+        st.info("Nothing to show until the configuration is valid; the error above says why.")
+        if view == "explore":
+            # the required text still appears so that the page always states a shape
+            st.markdown("Output shape: (none — invalid configuration)")
+    state.scale = ss.get("scale", "per_channel")
+    state.cell = ss.get("cell")
+    sync_url(state)
+
+
+if __name__ == "__main__":
+    st.set_page_config(page_title="convlab · Keras convolution explorer", page_icon="🔳",
+                       layout="wide")
+    # One page: the router dispatches on ?view=…, and declaring the navigation stops
+    # Streamlit from turning app/pages/*.py into pages of their own.
+    st.navigation([st.Page(main, title="convlab", default=True)], position="hidden").run()

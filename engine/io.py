@@ -1,0 +1,488 @@
+"""Loading images, signals and volumes into float32 arrays, with errors a person can act on.
+
+Everything returns plain NumPy arrays *without* a batch axis, channels last:
+
+- images  → ``(rows, cols, channels)`` with values in ``[0, 1]`` (1 or 3 channels);
+- signals → ``(steps, channels)`` (CSV/TXT columns, WAV channels scaled to ``[-1, 1]``, NPY);
+- volumes → ``(depth, rows, cols, channels)`` (GIF/TIFF frames, NPY).
+
+Bad input raises :class:`InputError` (a ``ValueError``) saying what is wrong and what to do.
+All limits are the constants below: bytes read, pixels per frame, frames, samples, elements
+and dimensions. Pillow's decompression-bomb guard is kept (its warning becomes an error) and
+our own pixel cap is checked before any pixel is decoded. ``.npy`` files are read with
+``allow_pickle=False``: object arrays are refused, never unpickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import warnings
+import wave
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+# --------------------------------------------------------------------------- limits (one place)
+MAX_BYTES = 20 * 1024 * 1024          # any single file (matches .streamlit maxUploadSize)
+MAX_PIXELS = 4096 * 4096              # pixels per image frame
+MAX_FRAMES = 256                      # frames of a GIF / TIFF volume
+MAX_VOLUME_VOXELS = 16 * 1024 * 1024  # depth × rows × cols of a volume
+MAX_SIGNAL_STEPS = 2_000_000          # samples per channel of a signal
+MAX_CHANNELS = 64                     # channels of a signal or an NPY array
+MAX_ELEMENTS = 32 * 1024 * 1024       # elements of any loaded array
+MAX_NDIM = 4                          # dimensions of an NPY array (no batch axis)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+SIGNAL_EXTENSIONS = (".csv", ".txt", ".wav", ".npy")
+VOLUME_EXTENSIONS = (".npy", ".tif", ".tiff", ".gif")
+
+Source = Union[bytes, bytearray, memoryview, str, os.PathLike, io.IOBase]
+
+
+class InputError(ValueError):
+    """An input that cannot be used, with a message saying what to change."""
+
+
+@dataclass
+class Loaded:
+    """A loaded array plus what it is: ``kind`` is ``image``, ``signal`` or ``volume``."""
+
+    array: np.ndarray
+    kind: str
+    name: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- bytes
+
+def read_bytes(source: Source, name: str = "") -> tuple[bytes, str]:
+    """``source`` (bytes, a path, or a binary file object such as an upload) → (bytes, name),
+    refusing more than :data:`MAX_BYTES`."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        name = name or os.fspath(source)
+        try:
+            size = os.path.getsize(source)
+        except OSError as exc:
+            raise InputError(f"Cannot open {os.fspath(source)!r}: {exc.strerror or exc}.") from None
+        if size > MAX_BYTES:
+            raise InputError(_too_big(size, name))
+        with open(source, "rb") as fh:
+            data = fh.read()
+    elif hasattr(source, "read"):
+        name = name or getattr(source, "name", "") or ""
+        data = source.read(MAX_BYTES + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if hasattr(source, "seek"):
+            try:
+                source.seek(0)
+            except (OSError, ValueError):
+                pass
+    else:
+        raise InputError(f"Cannot read an input of type {type(source).__name__}; "
+                         "give bytes, a file path or an open binary file.")
+    if len(data) > MAX_BYTES:
+        raise InputError(_too_big(len(data), name))
+    if not data:
+        raise InputError(f"The file {name or ''} is empty; choose a file with some data in it."
+                         .replace("file  is", "file is"))
+    return data, name
+
+
+def _too_big(n: int, name: str) -> str:
+    return (f"The file {name + ' ' if name else ''}is {n / 1e6:.1f} MB; the limit is "
+            f"{MAX_BYTES / 1e6:.0f} MB. Use a smaller or downscaled file.")
+
+
+def _ext(name: str) -> str:
+    return os.path.splitext(name or "")[1].lower()
+
+
+def _check_elements(shape, what: str) -> None:
+    n = math.prod(int(d) for d in shape)
+    if n > MAX_ELEMENTS:
+        raise InputError(f"The {what} has {n:,} values (shape {tuple(shape)}); the limit is "
+                         f"{MAX_ELEMENTS:,}. Use a smaller or downscaled input.")
+
+
+# --------------------------------------------------------------------------- images
+
+def _open_image(data: bytes, name: str):
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise InputError(f"The image {name} is too large to decode safely (Pillow's "
+                             f"decompression-bomb guard). The limit is {MAX_PIXELS:,} pixels."
+                             ) from None
+        except UnidentifiedImageError:
+            raise InputError(
+                f"{name or 'The file'} is not an image Pillow can read. Use PNG, JPEG, GIF, "
+                "BMP, TIFF or WebP.") from None
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds on broken files
+            raise InputError(f"Cannot read the image {name}: {exc}. The file may be "
+                             "truncated or corrupt.") from None
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise InputError(f"The image {name} is {w}×{h} = {w * h:,} pixels; the limit is "
+                         f"{MAX_PIXELS:,}. Downscale it first.")
+    if w == 0 or h == 0:
+        raise InputError(f"The image {name} has no pixels ({w}×{h}).")
+    return img
+
+
+def _frame_to_array(frame, keep_alpha: bool = False) -> np.ndarray:
+    """One Pillow frame → float32 (rows, cols, 1 or 3) in [0, 1]."""
+    from PIL import Image
+
+    mode = frame.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(frame, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        return (np.clip(arr / top, 0, 1)[..., None]).astype(np.float32)
+    if mode == "F":
+        arr = np.asarray(frame, dtype=np.float32)
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        arr = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+        return arr[..., None].astype(np.float32)
+    if mode in ("1", "L"):
+        return (np.asarray(frame.convert("L"), dtype=np.float32) / 255.0)[..., None]
+    if mode in ("LA", "RGBA", "PA", "P") or "transparency" in frame.info:
+        rgba = frame.convert("RGBA")
+        # composite on white: transparent parts of a drawing read as paper
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        frame = Image.alpha_composite(bg, rgba).convert("RGB")
+    else:
+        frame = frame.convert("RGB")
+    return np.asarray(frame, dtype=np.float32) / 255.0
+
+
+def load_image(source: Source, name: str = "") -> np.ndarray:
+    """An image file → float32 ``(rows, cols, channels)`` in [0, 1], 1 (gray) or 3 (RGB)
+    channels, rotated upright by its EXIF orientation. Animated files give their first frame."""
+    from PIL import ImageOps
+
+    data, name = read_bytes(source, name)
+    img = _open_image(data, name)
+    try:
+        img.seek(0)
+        img = ImageOps.exif_transpose(img)
+        arr = _frame_to_array(img)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"Cannot decode the image {name}: {exc}. The file may be truncated "
+                         "or corrupt.") from None
+    if arr.shape[-1] == 3 and np.allclose(arr[..., 0], arr[..., 1]) and np.allclose(
+            arr[..., 1], arr[..., 2]):
+        arr = arr[..., :1]
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def load_image_frames(source: Source, name: str = "") -> np.ndarray:
+    """A multi-frame GIF / TIFF → float32 ``(frames, rows, cols, channels)`` in [0, 1]."""
+    data, name = read_bytes(source, name)
+    img = _open_image(data, name)
+    n = getattr(img, "n_frames", 1)
+    if n > MAX_FRAMES:
+        raise InputError(f"{name or 'The file'} has {n} frames; the limit is {MAX_FRAMES}. "
+                         "Trim the clip first.")
+    w, h = img.size
+    if n * w * h > MAX_VOLUME_VOXELS:
+        raise InputError(f"{name or 'The file'} has {n} frames of {w}×{h} = {n * w * h:,} "
+                         f"voxels; the limit is {MAX_VOLUME_VOXELS:,}. Use fewer or smaller "
+                         "frames.")
+    frames = []
+    try:
+        for i in range(n):
+            img.seek(i)
+            frame = _frame_to_array(img.copy())
+            if frame.shape[:2] != (h, w):
+                raise InputError(f"Frame {i} of {name} is {frame.shape[1]}×{frame.shape[0]}, "
+                                 f"not {w}×{h}; all frames must have the same size.")
+            frames.append(frame)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"Cannot decode frame {len(frames)} of {name}: {exc}.") from None
+    channels = max(f.shape[-1] for f in frames)
+    frames = [np.repeat(f, channels, axis=-1) if f.shape[-1] != channels else f for f in frames]
+    arr = np.stack(frames)
+    if channels == 3 and np.allclose(arr[..., 0], arr[..., 1]) and np.allclose(
+            arr[..., 1], arr[..., 2]):
+        arr = arr[..., :1]
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- signals
+
+def load_npy(source: Source, name: str = "") -> np.ndarray:
+    """A ``.npy`` file → its array (never unpickles), checked for size and numeric dtype."""
+    data, name = read_bytes(source, name)
+    if not data.startswith(b"\x93NUMPY"):
+        raise InputError(f"{name or 'The file'} is not a NumPy .npy file (it lacks the "
+                         "\\x93NUMPY header). Save arrays with numpy.save.")
+    try:
+        fh = io.BytesIO(data)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"Cannot read the .npy header of {name}: {exc}.") from None
+    if dtype.hasobject:
+        raise InputError(f"{name or 'The .npy file'} holds Python objects (dtype {dtype}); "
+                         "only numeric arrays are accepted, pickled data is never loaded.")
+    if len(shape) > MAX_NDIM:
+        raise InputError(f"{name or 'The array'} has {len(shape)} dimensions {shape}; at most "
+                         f"{MAX_NDIM} are accepted (leave out the batch axis).")
+    _check_elements(shape, "array")
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"Cannot load {name}: {exc}. The file may be truncated.") from None
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{name or 'The array'} has dtype {arr.dtype}; use a numeric array "
+                         "(bool, int or float).")
+    arr = arr.astype(np.float32)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name or 'The array'} contains NaN or infinite values; replace "
+                         "them with numbers first.")
+    return arr
+
+
+def load_csv(source: Source, name: str = "") -> np.ndarray:
+    """CSV / TXT numbers → float32 ``(steps, channels)``: one column per channel, any of
+    comma, semicolon, tab or spaces between values, an optional header row (skipped) and
+    ``#`` comments. One row of many values is read as one channel."""
+    data, name = read_bytes(source, name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name or 'The file'} is not UTF-8 text; save the signal as a "
+                         "plain CSV/TXT file of numbers.") from None
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        raise InputError(f"{name or 'The file'} has no numbers in it.")
+    sample = "\n".join(lines[:20])
+    delim = None
+    for d in (",", ";", "\t"):
+        if d in sample:
+            delim = d
+            break
+    rows = []
+    for i, ln in enumerate(lines):
+        cells = next(csv.reader([ln], delimiter=delim)) if delim else ln.split()
+        cells = [c.strip() for c in cells if c.strip() != ""]
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            if i == 0 and not rows:
+                continue  # header row
+            raise InputError(f"Line {i + 1} of {name or 'the file'} is not all numbers: "
+                             f"{ln[:60]!r}. Only the first row may be a header.") from None
+        if len(rows) > MAX_SIGNAL_STEPS:
+            raise InputError(f"{name or 'The signal'} has more than {MAX_SIGNAL_STEPS:,} "
+                             "rows; shorten it first.")
+    if not rows:
+        raise InputError(f"{name or 'The file'} has a header but no rows of numbers.")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise InputError(f"The rows of {name or 'the file'} have different numbers of "
+                         f"values ({sorted(widths)}); every row needs one value per channel.")
+    arr = np.asarray(rows, dtype=np.float64)
+    if arr.shape[0] == 1 and arr.shape[1] > 1:
+        arr = arr.T
+    return _check_signal(arr.astype(np.float32), name)
+
+
+def load_wav(source: Source, name: str = "") -> tuple[np.ndarray, int]:
+    """PCM WAV (8-bit unsigned, 16/24/32-bit signed; mono or multi-channel) → float32
+    ``(steps, channels)`` in [-1, 1] and the sample rate."""
+    data, name = read_bytes(source, name)
+    try:
+        with wave.open(io.BytesIO(data), "rb") as wav:
+            channels = wav.getnchannels()
+            width = wav.getsampwidth()
+            rate = wav.getframerate()
+            n = wav.getnframes()
+            if n > MAX_SIGNAL_STEPS:
+                raise InputError(f"{name or 'The audio'} has {n:,} samples per channel "
+                                 f"({n / max(rate, 1):.1f} s at {rate} Hz); the limit is "
+                                 f"{MAX_SIGNAL_STEPS:,}. Trim or downsample it.")
+            raw = wav.readframes(n)
+    except InputError:
+        raise
+    except (wave.Error, EOFError, RuntimeError, ValueError, OSError) as exc:
+        raise InputError(f"{name or 'The file'} is not a PCM WAV file Python's wave module can "
+                         f"read ({exc}). Export it as 16-bit PCM WAV.") from None
+    if channels > MAX_CHANNELS:
+        raise InputError(f"{name} has {channels} channels; the limit is {MAX_CHANNELS}.")
+    frames = len(raw) // (width * channels)
+    raw = raw[: frames * width * channels]
+    if width == 1:
+        arr = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        arr = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        v = np.where(v >= 1 << 23, v - (1 << 24), v)
+        arr = v.astype(np.float32) / float(1 << 23)
+    elif width == 4:
+        arr = (np.frombuffer(raw, "<i4").astype(np.float64) / float(1 << 31)).astype(np.float32)
+    else:
+        raise InputError(f"{name} uses {8 * width}-bit samples; use 8, 16, 24 or 32-bit PCM.")
+    arr = arr.reshape(-1, channels)
+    if arr.shape[0] == 0:
+        raise InputError(f"{name or 'The audio'} has no samples.")
+    return np.ascontiguousarray(arr), int(rate)
+
+
+def _check_signal(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise InputError(f"A signal needs 1 or 2 dimensions (steps, channels); {name or 'it'} "
+                         f"has shape {arr.shape}.")
+    if arr.shape[1] > MAX_CHANNELS and arr.shape[0] <= MAX_CHANNELS:
+        arr = arr.T  # (channels, steps) given: use steps as the long axis
+    if arr.shape[1] > MAX_CHANNELS:
+        raise InputError(f"{name or 'The signal'} has {arr.shape[1]} channels; the limit is "
+                         f"{MAX_CHANNELS}. Give one column per channel.")
+    if arr.shape[0] > MAX_SIGNAL_STEPS:
+        raise InputError(f"{name or 'The signal'} has {arr.shape[0]:,} steps; the limit is "
+                         f"{MAX_SIGNAL_STEPS:,}.")
+    if arr.shape[0] == 0:
+        raise InputError(f"{name or 'The signal'} has no samples.")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name or 'The signal'} contains NaN or infinite values.")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def load_signal(source: Source, name: str = "") -> Loaded:
+    """A CSV/TXT, WAV or 1-D/2-D NPY file → :class:`Loaded` signal ``(steps, channels)``."""
+    data, name = read_bytes(source, name)
+    ext = _ext(name)
+    if ext == ".wav" or data[:4] == b"RIFF":
+        arr, rate = load_wav(data, name)
+        return Loaded(arr, "signal", name, {"sample_rate": rate})
+    if ext == ".npy" or data.startswith(b"\x93NUMPY"):
+        return Loaded(_check_signal(load_npy(data, name), name), "signal", name)
+    if ext in ("", ".csv", ".txt", ".tsv", ".dat"):
+        return Loaded(load_csv(data, name), "signal", name)
+    raise InputError(f"{name} is not a signal file; use CSV, TXT, WAV or NPY.")
+
+
+def load_volume(source: Source, name: str = "") -> Loaded:
+    """A multi-frame GIF/TIFF or a 3-D/4-D NPY → :class:`Loaded` volume
+    ``(depth, rows, cols, channels)``."""
+    data, name = read_bytes(source, name)
+    if _ext(name) == ".npy" or data.startswith(b"\x93NUMPY"):
+        arr = load_npy(data, name)
+        if arr.ndim == 3:
+            arr = arr[..., None]
+        if arr.ndim != 4:
+            raise InputError(f"A volume needs shape (depth, rows, cols) or (depth, rows, cols, "
+                             f"channels); {name or 'the array'} has shape {arr.shape}.")
+        if arr.shape[-1] > MAX_CHANNELS:
+            raise InputError(f"{name} has {arr.shape[-1]} channels on its last axis; the limit "
+                             f"is {MAX_CHANNELS}. Save it as (depth, rows, cols[, channels]).")
+        if math.prod(arr.shape[:3]) > MAX_VOLUME_VOXELS:
+            raise InputError(f"{name} has {math.prod(arr.shape[:3]):,} voxels; the limit is "
+                             f"{MAX_VOLUME_VOXELS:,}.")
+        if 0 in arr.shape:
+            raise InputError(f"{name} has an empty axis: shape {arr.shape}.")
+        return Loaded(np.ascontiguousarray(arr), "volume", name)
+    return Loaded(load_image_frames(data, name), "volume", name)
+
+
+def load_any(source: Source, name: str = "", kind: str | None = None) -> Loaded:
+    """Load by ``kind`` (``image``, ``signal``, ``volume``) or guess it from the name and
+    content: images for picture files, signals for CSV/TXT/WAV and 1-D/2-D NPY, volumes for
+    3-D/4-D NPY and multi-frame GIF/TIFF."""
+    data, name = read_bytes(source, name)
+    ext = _ext(name)
+    if kind == "image":
+        return Loaded(load_image(data, name), "image", name)
+    if kind == "signal":
+        return load_signal(data, name)
+    if kind == "volume":
+        return load_volume(data, name)
+    if kind is not None:
+        raise InputError(f"Unknown input kind {kind!r}; use image, signal or volume.")
+    if ext == ".npy" or data.startswith(b"\x93NUMPY"):
+        arr = load_npy(data, name)
+        if arr.ndim <= 2:
+            return Loaded(_check_signal(arr, name), "signal", name)
+        return load_volume(data, name)
+    if ext in (".csv", ".txt", ".tsv", ".dat", ".wav") or data[:4] == b"RIFF":
+        return load_signal(data, name)
+    if ext in IMAGE_EXTENSIONS or not ext:
+        if ext in (".gif", ".tif", ".tiff"):
+            img = _open_image(data, name)
+            if getattr(img, "n_frames", 1) > 1:
+                return load_volume(data, name)
+        return Loaded(load_image(data, name), "image", name)
+    raise InputError(f"{name} has an unsupported extension {ext!r}. Use an image "
+                     f"({', '.join(IMAGE_EXTENSIONS)}), a signal (.csv, .txt, .wav, .npy) or "
+                     "a volume (.npy, multi-frame .gif/.tif).")
+
+
+# --------------------------------------------------------------------------- transforms
+
+def to_grayscale(arr: np.ndarray) -> np.ndarray:
+    """Channels-last array with 3 (or 4) channels → 1 channel of ITU-R 601 luma."""
+    if arr.shape[-1] == 1:
+        return arr
+    if arr.shape[-1] >= 3:
+        w = np.array([0.299, 0.587, 0.114], np.float32)
+        return (arr[..., :3] @ w)[..., None].astype(np.float32)
+    return arr.mean(axis=-1, keepdims=True).astype(np.float32)
+
+
+def to_rgb(arr: np.ndarray) -> np.ndarray:
+    """1-channel array → 3 identical channels; others unchanged."""
+    return np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr
+
+
+def resize(arr: np.ndarray, spatial: tuple) -> np.ndarray:
+    """Resize the leading spatial axes of a channels-last array (no batch) to ``spatial``
+    with linear interpolation (antialiased box averaging when shrinking images)."""
+    spatial = tuple(int(s) for s in spatial)
+    if any(s <= 0 for s in spatial):
+        raise InputError(f"Sizes must be positive; received {spatial}.")
+    if math.prod(spatial) * arr.shape[-1] > MAX_ELEMENTS:
+        raise InputError(f"Resizing to {spatial} would give {math.prod(spatial) * arr.shape[-1]:,}"
+                         f" values; the limit is {MAX_ELEMENTS:,}.")
+    if tuple(arr.shape[:-1]) == spatial:
+        return arr
+    rank = arr.ndim - 1
+    if rank == 1:
+        n = arr.shape[0]
+        src = np.linspace(0, n - 1, spatial[0]) if n > 1 else np.zeros(spatial[0])
+        return np.stack([np.interp(src, np.arange(n), arr[:, c]) for c in range(arr.shape[1])],
+                        axis=-1).astype(np.float32)
+    if rank == 2:
+        from PIL import Image
+
+        chans = [np.asarray(Image.fromarray(np.ascontiguousarray(arr[..., c], dtype=np.float32)).resize(
+            (spatial[1], spatial[0]), Image.Resampling.BILINEAR,
+            reducing_gap=None), dtype=np.float32) for c in range(arr.shape[-1])]
+        return np.stack(chans, axis=-1)
+    from scipy import ndimage
+
+    factors = [s / n for s, n in zip(spatial, arr.shape[:-1])] + [1.0]
+    out = ndimage.zoom(arr, factors, order=1, grid_mode=True, mode="nearest")
+    return np.ascontiguousarray(out[tuple(slice(0, s) for s in spatial)], dtype=np.float32)
