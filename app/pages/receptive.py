@@ -1,0 +1,365 @@
+"""Receptive-field view: which input cells one output cell sees, and how much each counts.
+
+For the current layer (repeated ``n`` times, optionally followed by a second layer) the
+page shows the arithmetic table (Araujo et al.: size, jump, start, effective padding, exact
+fractions after upsampling), the exact contribution map of one output position over the
+input (all-ones kernels by default, or the layer's real weights, optionally the true
+gradient at the shown input) with the field's outline and the table's theoretical box, a
+sentence in words, and the theoretical-vs-effective growth with depth (Luo et al.).
+
+Widget keys start with ``rf_``; their values are mirrored in the URL (``rf_repeat=3``,
+``rf_add=maxpool``, ``rf_weights=actual``, ``rf_x=True``, ``rf_pos=(3, 4)``).
+Clicking a cell of the map moves the output position to the one whose field is centred
+nearest to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import streamlit as st
+
+from app.figures import receptive as F
+from engine import shapes
+from engine.layers import LAYER_CLASSES
+from engine.pooling import POOLING_CLASSES
+from engine.receptive import (AXIS_NAMES, ReceptivePlan, describe_field, effective_fraction,
+                              erf_growth)
+from engine.receptive._table import build_table
+
+MAX_REPEAT = 12
+MAX_OUTPUT_CELLS = 4_000_000
+
+#: second-layer menu: key → (label, class stem, kwargs); the stem gets the rank appended.
+ADDITIONS = {
+    "none": ("nothing", None, {}),
+    "maxpool": ("MaxPooling, pool 2", "MaxPooling{r}D", {"pool_size": 2}),
+    "avgpool": ("AveragePooling, pool 3, stride 2, same", "AveragePooling{r}D",
+                {"pool_size": 3, "strides": 2, "padding": "same"}),
+    "conv": ("Conv, kernel 3, same", "Conv{r}D", {"filters": 1, "kernel_size": 3,
+                                                   "padding": "same"}),
+    "dilated": ("Conv, kernel 3, dilation 2, same", "Conv{r}D",
+                {"filters": 1, "kernel_size": 3, "dilation_rate": 2, "padding": "same"}),
+    "stride2": ("Conv, kernel 3, stride 2, same", "Conv{r}D",
+                {"filters": 1, "kernel_size": 3, "strides": 2, "padding": "same"}),
+    "upsample": ("UpSampling ×2 (nearest)", "UpSampling{r}D", {"size": 2}),
+    "transpose": ("ConvTranspose, kernel 3, stride 2", "Conv{r}DTranspose",
+                  {"filters": 1, "kernel_size": 3, "strides": 2}),
+}
+_CHANNELS_LAST_ONLY = ("UpSampling1D", "Cropping1D")
+
+COLUMNS = {
+    "position": "#", "layer": "layer", "axis": "axis", "output_size": "output",
+    "kernel": "kernel", "stride": "stride", "pad": "pad (before, after)", "size": "size r",
+    "jump": "jump S", "start": "start u₀", "centre": "centre of output 0",
+    "padding": "eff. padding P", "exact": "exact size", "clipped": "clipped (start, end)",
+    "empty": "empty", "clipped_by": "clipped by", "note": "note",
+}
+
+
+# --------------------------------------------------------------------------- URL extras
+
+def _literal(text, default):
+    if text is None:
+        return default
+    try:
+        return ast.literal_eval(text) if isinstance(text, str) else text
+    except (ValueError, SyntaxError):
+        return text if isinstance(text, str) else default
+
+
+def _seed_widgets(ctx, rank):
+    """URL → widget state, once per session (widgets own their state afterwards)."""
+    ss = st.session_state
+    if ss.get("rf_seeded"):
+        return
+    ex = ctx.extras or {}
+    repeat = _literal(ex.get("rf_repeat"), 1)
+    ss["rf_repeat"] = int(repeat) if isinstance(repeat, int) and 1 <= repeat <= MAX_REPEAT else 1
+    add = _literal(ex.get("rf_add"), "none")
+    ss["rf_add"] = add if add in ADDITIONS else "none"
+    weights = _literal(ex.get("rf_weights"), "ones")
+    ss["rf_weights"] = weights if weights in ("ones", "actual") else "ones"
+    ss["rf_x"] = bool(_literal(ex.get("rf_x"), False))
+    pos = _literal(ex.get("rf_pos"), None)
+    if isinstance(pos, int):
+        pos = (pos,)
+    if isinstance(pos, tuple) and len(pos) == rank and all(isinstance(p, int) for p in pos):
+        for a, p in enumerate(pos):
+            ss[f"rf_pos_{a}"] = max(int(p), 0)
+    ss["rf_seeded"] = True
+
+
+def _write_url(rank):
+    """Widget state → the router's URL extras (synced into the address bar by main)."""
+    ss = st.session_state
+    extras = ss.get("extras")
+    if not isinstance(extras, dict):
+        return
+    values = {
+        "rf_repeat": str(ss.get("rf_repeat", 1)),
+        "rf_add": ss.get("rf_add", "none"),
+        "rf_weights": ss.get("rf_weights", "ones"),
+        "rf_x": str(bool(ss.get("rf_x", False))),
+        "rf_pos": str(tuple(int(ss.get(f"rf_pos_{a}", 0)) for a in range(rank))),
+    }
+    for k, v in values.items():
+        if extras.get(k) != v:
+            extras[k] = v
+
+
+# --------------------------------------------------------------------------- stack
+
+def _addition(key, rank, data_format):
+    label, stem, kwargs = ADDITIONS[key]
+    if stem is None:
+        return None
+    name = stem.format(r=rank)
+    cls = LAYER_CLASSES.get(name) or POOLING_CLASSES.get(name)
+    kwargs = dict(kwargs)
+    if name not in _CHANNELS_LAST_ONLY:
+        kwargs["data_format"] = data_format
+    elif data_format != "channels_last":
+        raise ValueError(f"{name} is channels_last only in Keras; it cannot follow a "
+                         "channels_first layer.")
+    return cls(**kwargs)
+
+
+def _make_stack(ctx, repeat, add):
+    first = ctx.make_layer()
+    layers = [first]
+    for _ in range(1, repeat):
+        layers.append(LAYER_CLASSES[ctx.layer_name](**ctx.kwargs))
+    extra = _addition(add, first.rank, first.data_format)
+    if extra is not None:
+        layers.append(extra)
+    return layers
+
+
+def _plan(ctx, repeat, add):
+    """(plan, table) for this configuration, kept in the session while it does not change."""
+    ss = st.session_state
+    signature = repr((ctx.layer_name, sorted(ctx.kwargs.items(), key=lambda kv: kv[0]),
+                      repeat, add, tuple(ctx.x.shape), getattr(ctx, "weights_mode", None),
+                      repr(getattr(ctx, "custom", None))))
+    cached = ss.get("rf._plan")
+    if cached is not None and cached[0] == signature:
+        return cached[1], cached[2]
+    layers = _make_stack(ctx, repeat, add)
+    plan = ReceptivePlan(layers, tuple(ctx.x.shape))
+    if math.prod(plan.output_spatial) > MAX_OUTPUT_CELLS:
+        raise ValueError(f"the stack's output has {math.prod(plan.output_spatial):,} cells; "
+                         "use fewer repetitions or a smaller input.")
+    table = build_table(plan.steps, plan.rank)
+    ss["rf._plan"] = (signature, plan, table)
+    return plan, table
+
+
+# --------------------------------------------------------------------------- selection
+
+def nearest_output(table, cell, out_spatial):
+    """Per axis, the output position whose field centre (table: centre + o·jump) is nearest
+    to input coordinate ``cell[axis]`` (clamped to the output); ``None`` entries are kept."""
+    out = []
+    for axis, c in enumerate(cell):
+        if c is None:
+            out.append(None)
+            continue
+        row = table.final(axis)
+        o = round((float(c) - float(row.centre)) / float(row.jump))
+        out.append(int(min(max(o, 0), out_spatial[axis] - 1)))
+    return tuple(out)
+
+
+def _on_click(rank, table, out_spatial):
+    """A click on the input map → the output whose field centre is nearest."""
+    ss = st.session_state
+    try:
+        points = ss["rf_plot"]["selection"]["points"]
+    except (KeyError, TypeError):
+        return
+    if not points or points[0].get("x") is None:
+        return
+    p = points[0]
+    cell = [float(p["x"])] if rank == 1 else [float(p["y"]), float(p["x"])]
+    for axis, o in enumerate(nearest_output(table, cell, out_spatial)):
+        ss[f"rf_pos_{axis}"] = o
+
+
+# --------------------------------------------------------------------------- render
+
+def _table_frame(table, names):
+    rows = []
+    for r in table.records(text=True):
+        rows.append({
+            COLUMNS["position"]: r["position"], COLUMNS["layer"]: r["class_name"],
+            COLUMNS["axis"]: names[r["axis"]], COLUMNS["output_size"]: r["output_size"],
+            COLUMNS["kernel"]: r["kernel"], COLUMNS["stride"]: r["stride"],
+            COLUMNS["pad"]: r["pad"], COLUMNS["size"]: r["size"], COLUMNS["jump"]: r["jump"],
+            COLUMNS["start"]: r["start"], COLUMNS["centre"]: r["centre"],
+            COLUMNS["padding"]: r["padding"],
+            COLUMNS["exact"]: (str(r["size_min"]) if r["size_min"] == r["size_max"]
+                               else f"{r['size_min']}..{r['size_max']}"),
+            COLUMNS["clipped"]: f"{r['clipped_before']}, {r['clipped_after']}",
+            COLUMNS["empty"]: r["empty"], COLUMNS["clipped_by"]: _short(r["clipped_by"]),
+            COLUMNS["note"]: r["note"],
+        })
+    return rows
+
+
+def _short(text, limit=3):
+    parts = [p for p in text.split(", ") if p]
+    if len(parts) <= limit:
+        return ", ".join(parts)
+    return ", ".join(parts[:limit]) + f" … (+{len(parts) - limit})"
+
+
+def _stack_label(plan, repeat, add):
+    first = plan.steps[0].class_name
+    label = f"{first} ×{repeat}" if repeat > 1 else first
+    if add != "none":
+        label += f" → {plan.steps[-1].class_name}"
+    out = tuple(plan.output_shape)
+    return f"{label}; output shape {(None,) + out[1:]}"
+
+
+def render(ctx) -> None:
+    ss = st.session_state
+    if ctx.layer_name not in LAYER_CLASSES:
+        st.error(f"Unknown layer {ctx.layer_name!r}.")
+        return
+    rank = LAYER_CLASSES[ctx.layer_name].rank
+    names = AXIS_NAMES[rank]
+    _seed_widgets(ctx, rank)
+
+    st.subheader("Receptive field")
+    st.caption("Which input cells one output cell depends on, and how much. The map is the "
+               "exact gradient of the output cell (summed over channels) with respect to the "
+               "input, summed over input channels, computed by transposed (backward) kernels.")
+
+    c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+    repeat = c1.number_input("Repeat the layer", 1, MAX_REPEAT, key="rf_repeat", step=1,
+                             help="Stack n copies of the current layer.")
+    add = c2.selectbox("Then add", list(ADDITIONS), key="rf_add",
+                       format_func=lambda k: ADDITIONS[k][0])
+    weights = c3.radio("Weights", ("ones", "actual"), key="rf_weights", horizontal=True,
+                       format_func={"ones": "all ones (theoretical)",
+                                    "actual": "the layer's weights (effective)"}.get)
+    use_x = c4.checkbox("at this input", key="rf_x", disabled=weights != "actual",
+                        help="Gradient of the real network at the shown input: activation "
+                             "derivatives and max-pooling routes at the forward values. "
+                             "Off: activations count as identity.")
+
+    try:
+        plan, table = _plan(ctx, int(repeat), add)
+    except ValueError as exc:
+        st.error(f"This stack is not valid: {exc}")
+        if int(repeat) == 1 and add == "none":
+            return
+        st.caption("Showing the layer alone instead.")
+        try:
+            plan, table = _plan(ctx, 1, "none")
+        except ValueError as exc2:
+            st.error(str(exc2))
+            return
+    out_spatial = plan.output_spatial
+    st.markdown(f"**Stack:** {_stack_label(plan, int(repeat), add)}")
+
+    # ------------------------------------------------------------- output position
+    st.markdown("**Output position**" + (" (or click the map)" if rank <= 2 else ""))
+    cols = st.columns(rank)
+    index = []
+    for a, n in enumerate(out_spatial):
+        key = f"rf_pos_{a}"
+        if key not in ss:
+            ss[key] = n // 2
+        ss[key] = int(min(max(int(ss[key]), 0), n - 1))
+        if n > 1:
+            index.append(int(cols[a].slider(f"output {names[a]}", 0, n - 1, key=key)))
+        else:
+            cols[a].caption(f"output {names[a]}: 0 (1 cell)")
+            index.append(0)
+    index = tuple(index)
+
+    # ------------------------------------------------------------- map
+    x = ctx.x if (weights == "actual" and use_x) else None
+    try:
+        cmap = plan.contribution_map(index, weights, x)
+        mask = plan.mask(index, weights, x)
+        words = describe_field(plan, index=index, weights=weights, x=x, cmap=cmap, mask=mask)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    theory = F.theory_box(table, index)
+    if rank == 3:
+        box = plan.field_box(index)
+        depth_default = (box[0][0] + box[0][1]) // 2 if box else plan.input_spatial[0] // 2
+        if ss.get("rf_depth_for") != index:
+            ss["rf_depth"] = int(depth_default)
+            ss["rf_depth_for"] = index
+        d = st.slider("input depth slice", 0, plan.input_spatial[0] - 1, key="rf_depth")
+        fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names)
+    else:
+        zoom = st.toggle("Zoom on the field", value=True, key="rf_zoom")
+        fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom)
+    if rank <= 2:
+        st.plotly_chart(fig, key="rf_plot", on_select=lambda: _on_click(rank, table, out_spatial),
+                        selection_mode="points", config={"displaylogo": False})
+    else:
+        st.plotly_chart(fig, key="rf_plot3", config={"displaylogo": False})
+    st.markdown(words[0].upper() + words[1:])
+    outside = [f"{names[a]} {lo:g}..{hi:g}" for a, (lo, hi) in enumerate(theory)]
+    cut = [a for a, (lo, hi) in enumerate(theory)
+           if lo < 0 or hi > plan.input_spatial[a] - 1]
+    st.caption("Black outline: the exact field (non-zero cells). Dashed red: the table's "
+               f"theoretical box for this output ({', '.join(outside)})"
+               + (f"; it reaches past the input along {', '.join(names[a] for a in cut)}, "
+                  "where the padding zeros are." if cut else ".")
+               + (" Weights: all ones, biases 0, activations identity; max pooling counts "
+                  "as the mean of its window." if weights == "ones" else ""))
+
+    # ------------------------------------------------------------- table
+    st.markdown("**Arithmetic** (Araujo, Norris & Sim, Distill 2019): for the layers up to "
+                "each row, output *o* reads input cells inside "
+                "[start + o·jump, start + o·jump + size − 1]; fractions appear after "
+                "transposed convolutions and upsampling.")
+    st.dataframe(_table_frame(table, names), hide_index=True, width="stretch")
+
+    # ------------------------------------------------------------- effective field
+    with st.expander("Theoretical vs effective field (Luo et al., 2016)"):
+        stats = effective_fraction(cmap, 0.95)
+        st.markdown(
+            f"95 % of this output's contribution comes from **{stats['effective_cells']}** of "
+            f"its **{stats['theoretical_cells']}** cells ({stats['fraction']:.0%}). For n "
+            "stacked layers the theoretical field grows like n, the effective one like √n.")
+        if st.checkbox("Show the growth with depth", key="rf_growth"):
+            depths = _growth_depths(ctx, plan)
+            if len(depths) >= 2:
+                growth = erf_growth(lambda n: _make_stack(ctx, n, "none"),
+                                    tuple(ctx.x.shape), depths, 0.95, "ones")
+                st.plotly_chart(F.growth_figure(growth), key="rf_growth_fig",
+                                config={"displaylogo": False})
+            else:
+                st.caption("The layer cannot be stacked deep enough on this input.")
+    _write_url(rank)
+
+
+def _growth_depths(ctx, plan, limit=16):
+    """Depths 1, 2, 4, … for which n copies of the layer fit the input."""
+    depths = []
+    shape = tuple(ctx.x.shape)
+    layer = LAYER_CLASSES[ctx.layer_name](**ctx.kwargs)
+    n = 0
+    while n < limit:
+        try:
+            shape = tuple(layer.compute_output_shape(shape))
+        except ValueError:
+            break
+        n += 1
+        _, spatial, _ = shapes.split_shape(shape, plan.rank, plan.data_format)
+        if math.prod(spatial) > MAX_OUTPUT_CELLS or min(spatial) < 1:
+            break
+        if n & (n - 1) == 0:
+            depths.append(n)
+    return depths
