@@ -58,12 +58,17 @@ def synthetic_input(shape: tuple, data_format: str) -> np.ndarray:
 
 def build_layer(layer_name: str, kwargs: dict, input_shape: tuple, weights_mode: str,
                 custom=None):
-    """Construct and build an engine layer; preset/custom weights set in Keras's order."""
+    """Construct and build an engine layer; preset/custom weights set in Keras's order.
+    Raises ValueError (before allocating anything) when the server budget refuses it."""
     from app.presets import layer_weights
     from app.state import has_weights
     from engine.layers import LAYER_CLASSES
 
     layer = LAYER_CLASSES[layer_name](**kwargs)
+    refused = compute.cost(layer, tuple(input_shape),
+                           layer.compute_output_shape(tuple(input_shape))).refused
+    if refused:
+        raise ValueError(refused)
     layer.build(tuple(input_shape))
     if has_weights(layer_name) and weights_mode not in ("init",):
         layer.set_weights(layer_weights(layer, weights_mode, custom))
@@ -104,6 +109,12 @@ class AppViewContext(ViewContext):
         from app.state import has_weights
 
         layer = super().make_layer()
+        if has_weights(self.layer_name):  # never allocate more weights than the budget allows
+            n = compute.param_count(layer, tuple(self.x.shape))
+            if n > compute.MAX_PARAMS:
+                raise ValueError(f"This layer would have {compute.approx(n)} weights; the "
+                                 f"server's limit is {compute.MAX_PARAMS:,}. Reduce filters, "
+                                 "depth_multiplier or kernel_size.")
         if has_weights(self.layer_name) and self.weights_mode != "init":
             layer.build(self.x.shape)
             layer.set_weights(layer_weights(layer, self.weights_mode, self.custom))

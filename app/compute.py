@@ -21,9 +21,14 @@ from engine import io as eio
 from engine import shapes
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-MAX_OUTPUT_ELEMENTS = 50_000_000
-MAX_MACS = 5_000_000_000
-MAX_INPUT_ELEMENTS = 16_000_000
+# The server's budget per request (one place; see README "Limits"). A request above any of
+# these is refused with a message before anything is allocated or computed, so that one
+# student's typo cannot freeze or exhaust a server shared by a class.
+MAX_OUTPUT_ELEMENTS = 50_000_000      # float32 output values (200 MB)
+MAX_MACS = 5_000_000_000              # multiply-adds (a few seconds on one core)
+MAX_INPUT_ELEMENTS = 16_000_000       # prepared input values, batch included (64 MB)
+MAX_PARAMS = 16_000_000               # weights (64 MB), checked before they are allocated
+MAX_WORK_ELEMENTS = 64_000_000        # padded / expanded copies the kernels make (256 MB)
 AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
 
 
@@ -75,6 +80,16 @@ def prepare(base: np.ndarray, rank: int, color: str, size, batch: int,
     arr = base
     if arr.ndim != rank + 1:
         raise eio.InputError(f"This input has {arr.ndim - 1} spatial axes; the layer needs {rank}.")
+    c = arr.shape[-1]
+    channels = 1 if color == "gray" else (3 if color == "rgb" and c == 1 else c)
+    spatial = tuple(size) if size is not None else tuple(arr.shape[:-1])
+    n = batch * math.prod(spatial) * channels
+    if n > MAX_INPUT_ELEMENTS:
+        fit = fit_size(tuple(arr.shape[:-1]), batch * channels)
+        raise eio.InputError(
+            f"This input would have {n:,} values (batch {batch} × {' × '.join(map(str, spatial))}"
+            f" × {channels} channels); the server's limit is {MAX_INPUT_ELEMENTS:,}. Tick "
+            f"Resize and use at most {' × '.join(map(str, fit))}, or a smaller batch.")
     if color == "gray":
         arr = eio.to_grayscale(arr)
     elif color == "rgb":
@@ -85,6 +100,29 @@ def prepare(base: np.ndarray, rank: int, color: str, size, batch: int,
     if data_format == "channels_first":
         x = np.moveaxis(x, -1, 1)
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def fit_size(spatial: tuple, per_cell: int, limit: int = MAX_INPUT_ELEMENTS) -> tuple:
+    """The largest ``spatial`` size with the same proportions whose ``prod · per_cell`` fits
+    ``limit`` (each axis ≥ 1; an axis that would shrink below 1 stays at 1)."""
+    spatial = tuple(int(s) for s in spatial)
+    per_cell = max(int(per_cell), 1)
+    if math.prod(spatial) * per_cell <= limit:
+        return spatial
+    budget = max(limit // per_cell, 1)
+    out = [1] * len(spatial)
+    free = list(range(len(spatial)))
+    while free:
+        f = (budget / math.prod(spatial[i] for i in free)) ** (1 / len(free))
+        small = [i for i in free if spatial[i] * f < 1]
+        if not small:
+            for i in free:
+                out[i] = max(1, int(spatial[i] * f))
+            break
+        free = [i for i in free if i not in small]  # those stay 1
+    while math.prod(out) > budget and max(out) > 1:  # float rounding: at most a few steps
+        out[out.index(max(out))] -= 1
+    return tuple(out)
 
 
 def synthetic_input(shape: tuple, data_format: str) -> np.ndarray:
@@ -108,21 +146,45 @@ def to_last(x: np.ndarray, data_format: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- estimates
 
+def approx(n: int) -> str:
+    """A count for messages: ``1,234,567`` or, when astronomically large, ``≈ 10^42``."""
+    n = int(n)
+    if n < 10 ** 15:
+        return f"{n:,}"
+    return f"≈ 10^{int(math.log10(n))}"
+
+
 @dataclass
 class Cost:
+    """What a request needs, estimated from shapes alone. ``work_elements``: the largest
+    temporary array (zero-padded or channel-expanded input, separable's middle tensor)."""
+
     params: int
     macs: int
     out_elements: int
     in_elements: int
+    work_elements: int = 0
 
     @property
     def refused(self) -> str | None:
+        if self.params > MAX_PARAMS:
+            return (f"This layer would have {approx(self.params)} weights; the server's limit "
+                    f"is {MAX_PARAMS:,}. Reduce filters, depth_multiplier, kernel_size or the "
+                    "input channels.")
         if self.out_elements > MAX_OUTPUT_ELEMENTS:
-            return (f"This request would produce {self.out_elements:,} output values; the limit "
-                    f"is {MAX_OUTPUT_ELEMENTS:,}. Reduce the batch, the input size, filters or "
-                    "the upsampling factor.")
+            return (f"This request would produce {approx(self.out_elements)} output values; the "
+                    f"limit is {MAX_OUTPUT_ELEMENTS:,}. Reduce the batch, the input size (tick "
+                    "Resize), filters or the upsampling factor.")
+        if self.work_elements > MAX_WORK_ELEMENTS:
+            return (f"This request needs a working copy of {approx(self.work_elements)} values "
+                    f"(the input with its zero padding); the limit is {MAX_WORK_ELEMENTS:,}. "
+                    "Reduce dilation_rate, kernel_size, padding or the input size.")
         if self.macs > MAX_MACS:
-            return (f"This request needs {self.macs / 1e9:.1f} G multiply-adds; the limit is "
+            return (f"This request needs {approx(self.macs)} multiply-adds "
+                    f"(≈ {self.macs / 1e9:.3g} G); the limit is {MAX_MACS / 1e9:.0f} G. Reduce "
+                    "the input size (tick Resize), filters or kernel_size."
+                    if self.macs < 10 ** 300 else
+                    f"This request needs {approx(self.macs)} multiply-adds; the limit is "
                     f"{MAX_MACS / 1e9:.0f} G. Reduce the input size, filters or kernel_size.")
         return None
 
@@ -143,6 +205,29 @@ def param_count(layer, in_shape) -> int:
         m = layer.depth_multiplier
         return k * c * m + c * m * layer.filters + (layer.filters if bias else 0)
     return k * layer.filters * c + (layer.filters if bias else 0)  # transpose
+
+
+def _work(layer, kind, in_shape, out_shape) -> int:
+    """Upper bound of the largest temporary array the engine (and the padded-input panel)
+    makes: the input zero-padded by each dilated kernel's extent on both sides, the
+    channel-expanded input of grouped convolutions, the separable middle tensor."""
+    if kind not in ("conv", "separable", "depthwise", "transpose"):
+        return 0
+    batch, in_sp, c = shapes.split_shape(in_shape, layer.rank, layer.data_format)
+    _, out_sp, f = shapes.split_shape(out_shape, layer.rank, layer.data_format)
+    ke = [shapes.effective_kernel(k, d) for k, d in zip(layer.kernel_size, layer.dilation_rate)]
+    padded = math.prod(n + 2 * e for n, e in zip(in_sp, ke))
+    work = batch * padded * c
+    if kind == "transpose":  # the zero-inserted view of one item
+        work = max(work, math.prod(o + e for o, e in zip(out_sp, ke)) * c)
+    if kind in ("depthwise", "separable"):
+        m = layer.depth_multiplier
+        work = max(work, batch * math.prod(in_sp) * (-(-c * m // 16) * 16))
+        if kind == "separable":
+            work = max(work, batch * math.prod(out_sp) * c * m)
+    elif kind == "conv" and layer.groups > 1:
+        work = max(work, batch * math.prod(in_sp) * (c // layer.groups) * (-(-f // 16) * 16))
+    return int(work)
 
 
 def cost(layer, in_shape, out_shape) -> Cost:
@@ -170,7 +255,8 @@ def cost(layer, in_shape, out_shape) -> Cost:
             macs = mid * k + n_out * c * layer.depth_multiplier
         else:
             macs = batch * math.prod(in_sp) * c * k * layer.filters
-    return Cost(params, int(macs), int(n_out), int(n_in))
+    return Cost(params, int(macs), int(n_out), int(n_in),
+                _work(layer, kind, in_shape, out_shape))
 
 
 def fmt_count(n: int) -> str:
@@ -241,10 +327,13 @@ def axis_infos(layer, in_shape) -> list[AxisInfo]:
                 f = (f"{n}·{s} = {o}" if op is None
                      else f"({n} − 1)·{s} + ({kstr}) mod 2 + {op} = {o}")
             if s > 1 and op is None:
-                alts = sorted({shapes.conv_transpose_output_length(n, k, s, d, layer.padding, p)
-                               for p in range(s)})
+                # output_padding 0 … s−1 give consecutive sizes (never enumerate a huge s)
+                lo, hi = (shapes.conv_transpose_output_length(n, k, s, d, layer.padding, p)
+                          for p in (0, s - 1))
+                alts = (", ".join(map(str, range(lo, hi + 1))) if hi - lo < 8
+                        else f"{lo}, {lo + 1}, …, {hi}")
                 note = (f"Ambiguous without output_padding: a forward {'Conv'} with these "
-                        f"arguments maps any of {', '.join(map(str, alts))} cells to {n}; Keras "
+                        f"arguments maps any of {alts} cells to {n}; Keras "
                         f"picks {o}. Set output_padding to choose.")
         elif kind == "crop":
             b, e = layer.cropping[a]

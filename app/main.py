@@ -10,6 +10,7 @@ the view. The router builds one :class:`app.context.ViewContext` and calls
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from app import cached, state as S, widgets as W  # noqa: E402
+from app import cached, compute, state as S, widgets as W  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
 from engine import io as eio  # noqa: E402
 from engine import shapes  # noqa: E402
@@ -224,9 +225,9 @@ def sidebar_input(layer: str, data_format: str):
         for i, c in enumerate(cols):
             k = f"in.size.{i}"
             if k not in ss:
-                ss[k] = int(cur[i])
+                ss[k] = min(max(int(cur[i]), 1), S.MAX_SIZE)
             vals.append(int(c.number_input(f"{W.AXIS_NAMES[rank][i]}", min_value=1,
-                                           max_value=4096, step=1, key=k)))
+                                           max_value=S.MAX_SIZE, step=1, key=k)))
         size = tuple(vals)
         ss["in.size"] = size
     else:
@@ -239,10 +240,29 @@ def sidebar_input(layer: str, data_format: str):
     try:
         x = cached.prepared(key, base, rank, color, size, batch, data_format)
     except eio.InputError as exc:
-        sb.error(str(exc))
-        err = err or str(exc)
-        x = cached.prepared(key, base, rank, color, None, batch, data_format)
-        fields["size"] = None
+        # over the input budget (or a bad size): shrink to the largest size that fits
+        c = base.shape[-1]
+        per_cell = batch * (1 if color == "gray" else (3 if color == "rgb" and c == 1 else c))
+        fit = compute.fit_size(spatial, per_cell)
+        if size is None:
+            sb.info(f"This input ({' × '.join(map(str, spatial))}, batch {batch}) is larger "
+                    f"than the server's budget of {compute.MAX_INPUT_ELEMENTS:,} values, so it "
+                    f"is shown downscaled to {' × '.join(map(str, fit))}. Keras would compute "
+                    "the same layer at full size, only slower.")
+        else:
+            sb.error(str(exc))
+            err = err or str(exc)
+        try:
+            x = cached.prepared(key, base, rank, color, None if fit == spatial else fit, batch,
+                                data_format)
+            # an automatic fit stays out of the URL (a link does not carry uploads)
+            fields["size"] = None if size is None or fit == spatial else fit
+        except eio.InputError as exc2:  # should not happen: fall back to the default sample
+            err = err or str(exc2)
+            base, meta = cached.sample_array(S.DEFAULT_SAMPLE[rank])
+            x = cached.prepared(("sample", S.DEFAULT_SAMPLE[rank]), base, rank, "auto", None, 1,
+                                data_format)
+            fields.update(size=None, batch=1, color="auto")
     return x, label, err, fields
 
 
@@ -290,8 +310,10 @@ def _on_grid_edit(key: str) -> None:
     for row, cols in (edits.get("edited_rows") or {}).items():
         for col, val in cols.items():
             try:
-                grid[int(row), int(col)] = float(val) if val is not None else 0.0
-            except (ValueError, TypeError, IndexError):
+                v = float(val) if val is not None else 0.0
+                if math.isfinite(v) and abs(v) <= S.MAX_KERNEL_VALUE:
+                    grid[int(row), int(col)] = v
+            except (ValueError, TypeError, IndexError, OverflowError):
                 pass
     ss["w.kernel"] = (grid.ravel() if grid.shape[0] == 1 and ss.get("layer", "").find("1D") >= 0
                       else grid).tolist()
@@ -314,6 +336,33 @@ def check_layer(layer: str, kwargs: dict, x_shape: tuple):
         if c % groups:
             obj.build(tuple(x_shape))  # raises Keras's message
     return obj, out
+
+
+# --------------------------------------------------------------------------- budget
+
+ANIMATE_MAX_SIDE = 32  # the Animate view shrinks its input to at most this many cells per axis
+
+
+def budget_refusal(view: str, layer: str, kwargs: dict, x_shape: tuple) -> str | None:
+    """The server budget (:mod:`app.compute`) for ``view``: why it refuses, or ``None``.
+
+    Explore checks its own (after showing the shapes); Stack has no tensors. Animate works
+    on an input shrunk to :data:`ANIMATE_MAX_SIDE` cells per axis, so that is what is
+    estimated; Receptive works on the real input."""
+    if view in ("explore", "stack"):
+        return None
+    from engine.layers import LAYER_CLASSES
+
+    try:
+        obj = LAYER_CLASSES[layer](**kwargs)
+        shape = tuple(x_shape)
+        if view == "animate":
+            batch, spatial, c = shapes.split_shape(shape, obj.rank, obj.data_format)
+            spatial = tuple(min(n, ANIMATE_MAX_SIDE) for n in spatial)
+            shape = shapes.join_shape(1, spatial, c, obj.data_format)
+        return compute.cost(obj, shape, obj.compute_output_shape(shape)).refused
+    except ValueError:
+        return None  # the view reports Keras's reason itself
 
 
 # --------------------------------------------------------------------------- URL sync
@@ -452,7 +501,12 @@ def main() -> None:
         good.extras = dict(state.extras)
         if error is not None:
             good.extras["error"] = error
-        render_view(view, good)
+        refusal = budget_refusal(view, good.layer_name, good.kwargs, tuple(good.x.shape))
+        if refusal:
+            st.error(f"Refused: {refusal}")
+            st.caption("The Explore view still shows the output shape and the formulas.")
+        else:
+            render_view(view, good)
     else:
         st.info("Nothing to show until the configuration is valid; the error above says why.")
         if view == "explore":

@@ -227,14 +227,48 @@ def default_args(layer: str) -> dict:
     return {s.name: s.default for s in arg_specs(layer)}
 
 
+MAX_INT_ARG = 2 ** 31 - 1  # largest integer argument (TensorFlow's int32 shapes); widgets agree
+MAX_URL_VALUE = 2_000      # characters of one URL value that are parsed at all
+MAX_VIEW_VALUE = 50_000    # characters of a view's own parameter (pasted Keras code)
+MAX_URL_PARAMS = 100       # parameters read from one URL
+
+
+def short_repr(value, limit: int = 60) -> str:
+    """``repr`` for messages, cut to ``limit`` characters (a URL may hold anything)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python will print
+        return f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_literal(value, limit: int = 60) -> str:
+    """:func:`format_literal` for messages, cut to ``limit`` characters."""
+    try:
+        text = format_literal(value)
+    except ValueError:
+        return short_repr(value, limit)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _too_big(spec: ArgSpec, value) -> bool:
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    flat = [w for v in items for w in (v if isinstance(v, (tuple, list)) else (v,))]
+    return any(isinstance(v, numbers.Integral) and not isinstance(v, bool) and abs(v) > MAX_INT_ARG
+               for v in flat)
+
+
 def coerce_arg(spec: ArgSpec, value):
     """A URL / user value → the widget-ready value for ``spec``; raises ValueError with a
     message if the widgets cannot show it (the engine gives Keras's reason separately)."""
     k = spec.kind
+    if k in ("int", "tuple", "opt_tuple", "pairs") and _too_big(spec, value):
+        raise ValueError(f"`{spec.name}` values must be at most {MAX_INT_ARG:,} (TensorFlow's "
+                         f"int32 limit). Received: {spec.name}={short_repr(value)}")
     if k == "int":
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < spec.min:
             raise ValueError(f"`{spec.name}` must be an integer ≥ {spec.min}. "
-                             f"Received: {spec.name}={value!r}")
+                             f"Received: {spec.name}={short_repr(value)}")
         return int(value)
     if k in ("tuple", "opt_tuple"):
         if k == "opt_tuple" and value is None:
@@ -245,7 +279,7 @@ def coerce_arg(spec: ArgSpec, value):
                 isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < spec.min
                 for v in value)):
             raise ValueError(f"`{spec.name}` must be an integer or a tuple of {spec.rank} "
-                             f"integers ≥ {spec.min}. Received: {spec.name}={value!r}")
+                             f"integers ≥ {spec.min}. Received: {spec.name}={short_repr(value)}")
         return tuple(int(v) for v in value)
     if k == "pairs":
         try:
@@ -260,16 +294,16 @@ def coerce_arg(spec: ArgSpec, value):
         if value not in spec.options:
             opts = ", ".join("None" if o is None else o for o in spec.options)
             raise ValueError(f"`{spec.name}` must be one of: {opts}. "
-                             f"Received: {spec.name}={value!r}")
+                             f"Received: {spec.name}={short_repr(value)}")
         return value
     if k == "bool":
         if value in (0, 1) and not isinstance(value, str):
             return bool(value)
-        raise ValueError(f"`{spec.name}` must be True or False. Received: {spec.name}={value!r}")
+        raise ValueError(f"`{spec.name}` must be True or False. Received: {spec.name}={short_repr(value)}")
     if k == "str":
         if value is None or isinstance(value, str):
             return value or None
-        raise ValueError(f"`{spec.name}` must be a string. Received: {spec.name}={value!r}")
+        raise ValueError(f"`{spec.name}` must be a string. Received: {spec.name}={short_repr(value)}")
     raise ValueError(f"Unsupported argument {spec.name}")  # pragma: no cover
 
 
@@ -320,6 +354,8 @@ SCALES = ("shared", "per_channel")
 APP_PARAMS = ("layer", "view", "sample", "input_shape", "color", "size", "batch", "weights",
               "seed", "kernel", "scale", "cell")
 MAX_BATCH = 8
+MAX_SIZE = 4096            # the Resize widgets' largest value per axis
+MAX_KERNEL_VALUE = 1e6     # |value| of a custom kernel cell (float32 stays finite)
 # URL parameters owned by the other views (passed to them in ``ViewContext.extras``)
 VIEW_PARAM_PREFIXES = ("anim_", "rf_", "stack_")
 VIEW_PARAMS = ("code", "example")
@@ -375,14 +411,31 @@ def parse_query(params: dict) -> tuple[AppState, list]:
     raises: each bad or unknown parameter adds ``(name, message)`` and keeps its default."""
     errors: list = []
     values: dict = {}
-    for key, raw in params.items():
+    view_params: dict = {}
+    for key, raw in list(params.items())[:MAX_URL_PARAMS]:
         if isinstance(raw, (list, tuple)):
             raw = raw[-1] if raw else ""
-        raw = str(raw)
+        key, raw = str(key), str(raw)
+        if len(key) > 64:
+            errors.append((short_repr(key, 40), "Ignored a parameter with an over-long name."))
+            continue
+        if is_view_param(key):  # the view parses its own parameters (e.g. pasted code)
+            if len(raw) > MAX_VIEW_VALUE:
+                errors.append((key, f"Ignored `{key}`: its value has {len(raw):,} characters; "
+                                    f"the limit is {MAX_VIEW_VALUE:,}."))
+            else:
+                view_params[key] = raw
+            continue
+        if len(raw) > MAX_URL_VALUE:
+            errors.append((key, f"Ignored `{key}`: its value has {len(raw):,} characters; the "
+                                f"limit is {MAX_URL_VALUE:,}."))
+            continue
         try:
             values[key] = parse_literal(raw)
         except ValueError as exc:
-            errors.append((key, f"Ignored `{key}={raw}`: {exc}."))
+            errors.append((key, f"Ignored `{key}={short_repr(raw)}`: {exc}."))
+    if len(params) > MAX_URL_PARAMS:
+        errors.append(("…", f"Only the first {MAX_URL_PARAMS} URL parameters were read."))
     layer = values.pop("layer", DEFAULT_LAYER)
     if layer not in ALL_LAYERS:
         if "layer" in params:
@@ -390,7 +443,7 @@ def parse_query(params: dict) -> tuple[AppState, list]:
             if match:
                 layer = match[0]
             else:
-                errors.append(("layer", f"Unknown layer `{layer}`; showing {DEFAULT_LAYER}. "
+                errors.append(("layer", f"Unknown layer `{short_literal(layer)}`; showing {DEFAULT_LAYER}. "
                                         f"Choose one of: {', '.join(ALL_LAYERS)}."))
                 layer = DEFAULT_LAYER
         else:
@@ -406,15 +459,19 @@ def parse_query(params: dict) -> tuple[AppState, list]:
             except ValueError as exc:
                 reason = _engine_reason(layer, key, value)
                 reason = str(reason or exc).rstrip(".")
-                errors.append((key, f"Ignored `{key}={format_literal(value)}`: {reason}. "
+                reason = reason if len(reason) <= 400 else reason[:399] + "…"
+                errors.append((key, f"Ignored `{key}={short_literal(value)}`: {reason}. "
                                     "Using the default instead."))
             continue
         try:
             _set_app_param(state, key, value, rank)
-        except ValueError as exc:
-            errors.append((key, f"Ignored `{key}={format_literal(value)}`: {exc}"))
+        except (ValueError, TypeError) as exc:
+            errors.append((key, f"Ignored `{key}={short_literal(value)}`: {exc}"))
         except KeyError:
-            state.extras[key] = params[key] if not isinstance(params[key], list) else params[key][-1]
+            raw = params[key]
+            state.extras[key] = str(raw[-1] if raw else "") if isinstance(raw, (list, tuple)) \
+                else str(raw)
+    state.extras.update(view_params)
     if state.kernel is not None and "weights" not in params:
         state.weights = "custom"
     if state.sample is not None and state.input_shape is not None:
@@ -430,7 +487,7 @@ def _set_app_param(state: AppState, key: str, value, rank: int) -> None:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}.")
         state.view = value
     elif key == "sample":
-        if value not in SAMPLES:
+        if not isinstance(value, str) or value not in SAMPLES:
             raise ValueError(f"unknown sample; choose one of {', '.join(SAMPLES)}.")
         if SAMPLES[value].rank != rank:
             raise ValueError(f"sample `{value}` is a {SAMPLES[value].kind} for {SAMPLES[value].rank}D "
@@ -439,7 +496,8 @@ def _set_app_param(state: AppState, key: str, value, rank: int) -> None:
         state.sample = value
     elif key == "input_shape":
         if (not isinstance(value, tuple) or len(value) != rank + 2 or any(
-                isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
+                isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_INT_ARG
+                for v in value)):
             raise ValueError(f"input_shape must be a tuple of {rank + 2} positive integers "
                              f"(batch first) for {state.layer}, e.g. "
                              f"{format_literal((1,) + (32,) * rank + (3,))}.")
@@ -452,8 +510,10 @@ def _set_app_param(state: AppState, key: str, value, rank: int) -> None:
         if isinstance(value, int) and not isinstance(value, bool):
             value = (value,) * rank
         if (not isinstance(value, tuple) or len(value) != rank
-                or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in value)):
-            raise ValueError(f"size must be {rank} positive integers (the resized spatial size).")
+                or any(not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_SIZE
+                       for v in value)):
+            raise ValueError(f"size must be {rank} integers from 1 to {MAX_SIZE} (the resized "
+                             "spatial size).")
         state.size = value
     elif key == "batch":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH:
@@ -477,8 +537,10 @@ def _set_app_param(state: AppState, key: str, value, rank: int) -> None:
             arr = np.asarray(value, dtype=np.float64)
         except (ValueError, TypeError):
             raise ValueError("kernel must be a list of numbers (a 1D list or 2D grid).") from None
-        if arr.ndim not in (1, 2) or arr.size == 0 or arr.size > 400 or not np.all(np.isfinite(arr)):
-            raise ValueError("kernel must be a 1D list or a 2D grid of at most 400 finite numbers.")
+        if (arr.ndim not in (1, 2) or arr.size == 0 or arr.size > 400
+                or not np.all(np.isfinite(arr)) or np.abs(arr).max() > MAX_KERNEL_VALUE):
+            raise ValueError("kernel must be a 1D list or a 2D grid of at most 400 numbers, "
+                             f"each between -{MAX_KERNEL_VALUE:g} and {MAX_KERNEL_VALUE:g}.")
         state.kernel = arr.tolist()
     elif key == "scale":
         if value not in SCALES:
@@ -488,7 +550,8 @@ def _set_app_param(state: AppState, key: str, value, rank: int) -> None:
         if isinstance(value, int) and not isinstance(value, bool):
             value = (value,)
         if (not isinstance(value, tuple) or len(value) != rank
-                or any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in value)):
+                or any(not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_INT_ARG
+                       for v in value)):
             raise ValueError(f"cell must be {rank} non-negative integers (an output position).")
         state.cell = value
     else:

@@ -13,7 +13,7 @@ import re
 
 import streamlit as st
 
-from app.state import ArgSpec, arg_specs, rank_of
+from app.state import MAX_INT_ARG, ArgSpec, arg_specs, rank_of
 from app.compute import AXIS_NAMES
 
 NONE = "None"  # selectbox token for Python's None (a None value would mean "no selection")
@@ -108,20 +108,21 @@ def render_arg(spec: ArgSpec, layer: str, slots: dict) -> None:
     k = spec.kind
     help_ = spec.help or None
     if k == "int":
-        st.number_input(spec.name, min_value=spec.min, step=1, key=arg_key(spec.name), help=help_)
+        st.number_input(spec.name, min_value=spec.min, max_value=MAX_INT_ARG, step=1,
+                        key=arg_key(spec.name), help=help_)
     elif k == "tuple":
         st.markdown(f"**{spec.name}**" + ("" if rank == 1 else " · per axis"), help=help_)
         cols = st.columns(rank)
         for i, c in enumerate(cols):
-            c.number_input(f"{spec.name} {axes[i]}", min_value=spec.min, step=1,
-                           key=arg_key(spec.name, i), label_visibility="visible")
+            c.number_input(f"{spec.name} {axes[i]}", min_value=spec.min, max_value=MAX_INT_ARG,
+                           step=1, key=arg_key(spec.name, i), label_visibility="visible")
     elif k == "opt_tuple":
         on = st.checkbox(f"set {spec.name}", key=arg_key(spec.name, "set"), help=help_)
         if on:
             cols = st.columns(rank)
             for i, c in enumerate(cols):
-                c.number_input(f"{spec.name} {axes[i]}", min_value=0, step=1,
-                               key=arg_key(spec.name, i))
+                c.number_input(f"{spec.name} {axes[i]}", min_value=0, max_value=MAX_INT_ARG,
+                               step=1, key=arg_key(spec.name, i))
         else:
             st.caption(f"{spec.name}=None: Keras infers it (see the ambiguity note).")
     elif k == "pairs":
@@ -130,7 +131,8 @@ def render_arg(spec: ArgSpec, layer: str, slots: dict) -> None:
             cols = st.columns(2)
             for j in range(2):
                 cols[j].number_input(f"{axes[i]}: {PAIR_LABELS[rank][i][j]}", min_value=0,
-                                     step=1, key=arg_key(spec.name, i, j))
+                                     max_value=MAX_INT_ARG, step=1,
+                                     key=arg_key(spec.name, i, j))
     elif k == "choice":
         opts = [NONE if o is None else o for o in spec.options]
         if st.session_state.get(arg_key(spec.name)) not in opts:

@@ -23,6 +23,9 @@ Shape = tuple
 
 # --------------------------------------------------------------------------- arguments
 
+MAX_DIM = 2 ** 63 - 1  # sizes beyond TensorFlow's int64 shapes are refused, not overflowed
+
+
 def _as_int(value, name: str, whole) -> int:
     """One tuple element as a Python int; bools and non-integral numbers are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -59,6 +62,10 @@ def standardize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tup
         if len(items) != n:
             raise ValueError(msg)
         values = tuple(_as_int(v, name, value) for v in items)
+    huge = sorted({v for v in values if v > MAX_DIM})
+    if huge:
+        raise ValueError(f"{msg}, including values larger than {MAX_DIM} (TensorFlow's int64 "
+                         "limit for sizes)")
     bad = sorted({v for v in values if (v < 0 if allow_zero else v <= 0)})
     if bad:
         req = ">= 0" if allow_zero else "> 0"
@@ -109,6 +116,11 @@ def positive_int(value, name: str, allow_none: bool = False) -> Optional[int]:
             f"Invalid value for argument `{name}`. Expected a strictly positive value. "
             f"Received {name}={value}."
         )
+    if value > MAX_DIM:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected at most {MAX_DIM} (TensorFlow's "
+            f"int64 limit). Received {name}={value}."
+        )
     return int(value)
 
 
@@ -127,6 +139,9 @@ def standardize_side_pairs(value, rank: int, name: str, allow_negative_int: bool
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if value < 0:
             raise ValueError(f"`{name}` cannot be negative. Received: {name}={value}.")
+        if value > MAX_DIM:
+            raise ValueError(f"`{name}` must be at most {MAX_DIM} (TensorFlow's int64 limit). "
+                             f"Received: {name}={value}.")
         return ((int(value), int(value)),) * rank
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
         raise ValueError(
@@ -284,6 +299,11 @@ def compute_conv_transpose_output_shape(input_shape, filters, kernel_size, strid
     ops = output_padding if output_padding is not None else (None,) * rank
     args = list(zip(spatial, kernel_size, strides, dilation_rate, ops))
     out = [conv_transpose_output_length(n, k, s, d, padding, op) for n, k, s, d, op in args]
+    if any(o is not None and o < 0 for o in out):  # an empty input axis with output_padding
+        raise ValueError(
+            f"The input of layer \"{layer}\" has an empty spatial axis, which a transposed "
+            f"convolution with output_padding={tuple(output_padding)} cannot map to a valid "
+            f"size. Received input_shape={tuple(input_shape)}")
     if 0 not in out:  # an empty output (same, even kernel, 1-cell input) is not checked by TF
         for axis, ((n, k, s, d, _), length) in enumerate(zip(args, out)):
             if n is not None:

@@ -28,6 +28,24 @@ def display_step(*sides: int, max_side: int = MAX_SIDE) -> int:
 
 
 MAX_CLICK_POINTS = 40_000  # invisible click targets per figure
+MAX_SIGNAL_POINTS = 4_000  # points per trace; a longer signal is drawn as its min/max envelope
+
+
+def envelope(values: np.ndarray, max_points: int = MAX_SIGNAL_POINTS):
+    """``(indices, values)`` of a long 1-D signal reduced to about ``max_points`` points:
+    the minimum and the maximum of each of ``max_points / 2`` buckets, in order, so that
+    every peak stays visible. Short signals are returned whole."""
+    n = values.shape[0]
+    if n <= max_points:
+        return np.arange(n), values
+    k = -(-n // max(max_points // 2, 1))          # cells per bucket
+    m = -(-n // k)                                 # buckets
+    padded = np.concatenate([values, np.full(m * k - n, values[-1], values.dtype)])
+    grid = padded.reshape(m, k)
+    base = np.arange(m) * k
+    idx = np.unique(np.clip(np.concatenate([grid.argmin(1) + base, grid.argmax(1) + base]),
+                            0, n - 1))
+    return idx, values[idx]
 
 
 def click_layer(values: np.ndarray, step: int, label: str = "", channel: int = 0,
@@ -182,10 +200,12 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
     shaded bands (``window``), marked with a dotted band (``pad``) or a red band."""
     steps, channels = sig.shape
     fig = go.Figure()
-    x = np.arange(steps) - offset
     mode = "lines+markers" if steps <= 128 else "lines"
+    if steps > MAX_SIGNAL_POINTS:  # keep the page light: the browser gets an envelope
+        title += f" · {steps:,} steps drawn as a min/max envelope"
     for c in range(min(channels, 16)):
-        fig.add_trace(go.Scatter(x=x, y=sig[:, c].astype(np.float32), mode=mode,
+        idx, values = envelope(sig[:, c])
+        fig.add_trace(go.Scatter(x=idx - offset, y=values.astype(np.float32), mode=mode,
                                  name=names[c] if names else f"channel {c}",
                                  marker=dict(size=4),
                                  hovertemplate="step %{x}<br>value %{y:.5g}<extra>%{fullData.name}</extra>"))

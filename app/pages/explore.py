@@ -334,8 +334,12 @@ def render(ctx) -> None:
     # ---------------------------------------------------------------- downloads
     st.markdown("#### Download and reproduce")
     plane = out_item if rank == 2 else (out_item[depth] if rank == 3 else out_item[None, :, :])
-    png_maps = np.moveaxis(plane, -1, 0) if rank >= 2 else np.moveaxis(
-        np.repeat(plane, 32, axis=0), -1, 0)
+
+    def png() -> bytes:  # built only when the button is clicked (not on every rerun)
+        maps = np.moveaxis(plane, -1, 0) if rank >= 2 else np.moveaxis(
+            np.broadcast_to(plane, (32,) + plane.shape[1:]), -1, 0)
+        return F.to_png(maps, shared=shared, scale=max(1, 256 // max(maps.shape[1:])))
+
     weights_note = ("" if weights_mode != "init" else
                     "Keras's seeded initializers draw other numbers than the engine's: "
                     "set_weights makes them identical")
@@ -343,17 +347,18 @@ def render(ctx) -> None:
     code = keras_code(name, kw, tuple(x.shape), tuple(y.shape),
                       res.weights if res.weights else None, weights_note)
     d = st.columns(5)
-    d[0].download_button("Output PNG", F.to_png(png_maps, shared=shared,
-                                                scale=max(1, 256 // max(png_maps.shape[1:]))),
-                         file_name=f"{name}_output.png", mime="image/png", key="dl.png")
-    d[1].download_button("Output .npy", cached.npy_bytes(y), file_name=f"{name}_output.npy",
-                         mime="application/octet-stream", key="dl.npy")
-    d[2].download_button("Input .npy", cached.npy_bytes(x), file_name="input.npy",
+    # downloads are callables: Streamlit builds the file when it is asked for
+    d[0].download_button("Output PNG", png, file_name=f"{name}_output.png", mime="image/png",
+                         key="dl.png")
+    d[1].download_button("Output .npy", lambda: cached.npy_bytes(y),
+                         file_name=f"{name}_output.npy", mime="application/octet-stream",
+                         key="dl.npy")
+    d[2].download_button("Input .npy", lambda: cached.npy_bytes(x), file_name="input.npy",
                          mime="application/octet-stream", key="dl.in")
     d[3].download_button("Keras code", code, file_name=f"{name.lower()}_keras.py",
                          mime="text/x-python", key="dl.code")
     if res.weights:
-        d[4].download_button("weights.npz", cached.npz_bytes(res.weights),
+        d[4].download_button("weights.npz", lambda: cached.npz_bytes(res.weights),
                              file_name="weights.npz", mime="application/octet-stream",
                              key="dl.w")
     with st.expander("Keras code for this layer"):
