@@ -1,0 +1,1 @@
+"""Speed benchmarks for convlab's engine (not tests): ``python -m benchmarks.run``."""
