@@ -2,11 +2,14 @@
 
 Random configurations (hypothesis) over ranks 1–3, batch 1–2, 1–40 channels, groups
 (including depthwise ``groups == C`` with one or more filters per channel), strides,
-dilation and Keras's paddings; fixed cases make sure each dispatch path of
-:func:`engine.kernels.conv.path` and each loop shape (register blocks, overlapping last
-block, lone cells, border classes, several 16-filter blocks, partial lanes, row segments
-spread over threads, transposed phases with no taps) is taken. Tolerance: ``1e-4 ·
-max(1, |y|)`` element by element.
+dilation and Keras's paddings — once as dispatched, once with every padded convolution
+forced through the packed kernel (tiny chunks, bands and parts so that each of its loops
+turns); fixed cases make sure each dispatch path of :func:`engine.kernels.conv.path`
+("filters", "filters-padded", "packed", "channels", "channels-expanded") and each loop
+shape (register blocks, overlapping last block, column blocks and lone cells at borders,
+several 16-filter blocks, partial lanes, row segments spread over threads, transposed
+phases with no taps) is taken. Tolerance: ``1e-4 · max(1, |y|)`` element by element.
+``CONVLAB_KERNEL_EXAMPLES`` sets the number of random examples per test (default 300).
 """
 
 from __future__ import annotations

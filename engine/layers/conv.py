@@ -341,12 +341,10 @@ class BaseSeparableConv(BaseDepthwiseConv):
 
     def call(self, x):
         mid = self._depthwise(to_channels_last(x, self.data_format), None)
-        pointwise = self._weight("pointwise_kernel")
-        mid_channels = pointwise.shape[-2]
-        y = mid.reshape(-1, mid_channels) @ pointwise.reshape(mid_channels, self.filters)
-        if self.use_bias:
-            y += self._weight("bias")
-        return self._finish(y.reshape(mid.shape[:-1] + (self.filters,)).astype(np.float32))
+        ones, zeros = (1,) * self.rank, (0,) * self.rank
+        y = conv_kernels.conv(mid, self._weight("pointwise_kernel"), self._weight("bias"), ones,
+                              ones, zeros, mid.shape[1:-1])
+        return self._finish(y)
 
     def get_config(self):
         config = super().get_config()
