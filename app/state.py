@@ -39,6 +39,17 @@ VIEW_LABELS = {"explore": "Explore", "animate": "Animate", "receptive": "Recepti
                "stack": "Stack (shape debugger)"}
 
 
+def extra_value(text, default):
+    """A view's URL extra (``anim_*``, ``rf_*``) as a Python literal; bare strings stay
+    strings, a missing value gives ``default``. ``ast.literal_eval`` only, never eval."""
+    if text is None:
+        return default
+    try:
+        return ast.literal_eval(text) if isinstance(text, str) else text
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text if isinstance(text, str) else default
+
+
 def rank_of(layer: str) -> int:
     return int(re.search(r"(\d)D", layer).group(1))
 

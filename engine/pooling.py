@@ -85,7 +85,7 @@ class BasePooling(Layer):
             if n is None:
                 out.append(None)
             elif self.padding == "valid":
-                o = (n - k) // s + 1
+                o = shapes.conv_output_length(n, k, s, 1, "valid")
                 if o <= 0:
                     raise ValueError(
                         "Computed output size would be zero or negative. Received: "
@@ -96,7 +96,7 @@ class BasePooling(Layer):
                     )
                 out.append(o)
             else:
-                out.append((n + s - 1) // s)
+                out.append(shapes.conv_output_length(n, k, s, 1, "same"))
         return shapes.join_shape(batch, tuple(out), channels, self.data_format)
 
     def pads(self, spatial) -> list:

@@ -15,12 +15,13 @@ Widget keys start with ``anim_``; their values are mirrored in the URL (``anim_s
 
 from __future__ import annotations
 
-import ast
 import copy
 import hashlib
 
 import numpy as np
 import streamlit as st
+
+from app.state import extra_value
 
 from app.figures.animation import SPEEDS, animation_figure, receptive_figure
 from engine import animate as A
@@ -81,13 +82,6 @@ def _split(x: np.ndarray, rank: int, data_format: str):
     return tuple(x.shape[2:]), int(x.shape[1])
 
 
-def _literal(text, default):
-    if text is None:
-        return default
-    try:
-        return ast.literal_eval(text) if isinstance(text, str) else text
-    except (ValueError, SyntaxError):
-        return text if isinstance(text, str) else default
 
 
 # --------------------------------------------------------------------------- state & URL
@@ -98,13 +92,13 @@ def _seed_widgets(ctx, rank: int) -> None:
     if ss.get("anim_seeded"):
         return
     ex = ctx.extras or {}
-    size = _literal(ex.get("anim_size"), None)
+    size = extra_value(ex.get("anim_size"), None)
     if isinstance(size, int):
         size = (size,) * rank
     if isinstance(size, tuple) and len(size) == rank and all(isinstance(v, int) for v in size):
         for a, v in enumerate(size):
             ss[f"anim_size_{a}"] = max(1, min(v, MAX_SIZE))
-    ch = _literal(ex.get("anim_ch"), None)
+    ch = extra_value(ex.get("anim_ch"), None)
     if isinstance(ch, int) and ch >= 1:
         ss["anim_channels"] = ch
     for key, url, allowed in (("anim_mode", "anim_mode", MODES),
@@ -117,10 +111,10 @@ def _seed_widgets(ctx, rank: int) -> None:
             ss[key] = value
     for key, url, hi in (("anim_filter", "anim_filter", 10_000),
                          ("anim_depth", "anim_depth", MAX_DEPTH)):
-        v = _literal(ex.get(url), None)
+        v = extra_value(ex.get(url), None)
         if isinstance(v, int) and 0 <= v <= hi:
             ss[key] = v
-    pos = _literal(ex.get("anim_pos"), None)
+    pos = extra_value(ex.get("anim_pos"), None)
     if isinstance(pos, int):
         pos = (pos,)
     if isinstance(pos, tuple) and all(isinstance(v, int) for v in pos):

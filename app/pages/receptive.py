@@ -15,10 +15,11 @@ nearest to it.
 
 from __future__ import annotations
 
-import ast
 import math
 
 import streamlit as st
+
+from app.state import extra_value
 
 from app.figures import receptive as F
 from engine import shapes
@@ -60,13 +61,6 @@ COLUMNS = {
 
 # --------------------------------------------------------------------------- URL extras
 
-def _literal(text, default):
-    if text is None:
-        return default
-    try:
-        return ast.literal_eval(text) if isinstance(text, str) else text
-    except (ValueError, SyntaxError):
-        return text if isinstance(text, str) else default
 
 
 def _seed_widgets(ctx, rank):
@@ -75,14 +69,14 @@ def _seed_widgets(ctx, rank):
     if ss.get("rf_seeded"):
         return
     ex = ctx.extras or {}
-    repeat = _literal(ex.get("rf_repeat"), 1)
+    repeat = extra_value(ex.get("rf_repeat"), 1)
     ss["rf_repeat"] = int(repeat) if isinstance(repeat, int) and 1 <= repeat <= MAX_REPEAT else 1
-    add = _literal(ex.get("rf_add"), "none")
+    add = extra_value(ex.get("rf_add"), "none")
     ss["rf_add"] = add if add in ADDITIONS else "none"
-    weights = _literal(ex.get("rf_weights"), "ones")
+    weights = extra_value(ex.get("rf_weights"), "ones")
     ss["rf_weights"] = weights if weights in ("ones", "actual") else "ones"
-    ss["rf_x"] = bool(_literal(ex.get("rf_x"), False))
-    pos = _literal(ex.get("rf_pos"), None)
+    ss["rf_x"] = bool(extra_value(ex.get("rf_x"), False))
+    pos = extra_value(ex.get("rf_pos"), None)
     if isinstance(pos, int):
         pos = (pos,)
     if isinstance(pos, tuple) and len(pos) == rank and all(isinstance(p, int) for p in pos):

@@ -1,7 +1,6 @@
 """Shape-only stand-ins for the Keras layers outside the convolutional family.
 
-(Pooling here is a fallback: :mod:`engine.pooling`, when importable, provides the pooling
-layers as engine layers and :func:`engine.stack.spec.layer_class` prefers it.)
+(Max/AveragePooling are not here: :mod:`engine.pooling` provides them as engine layers.)
 
 A shape debugger meets Dense, pooling, BatchNormalization, activations, Dropout, Flatten,
 Reshape, global pooling and merges between the convolutions. Each class here mirrors one
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 
@@ -142,92 +140,7 @@ class Dense(ShapeLayer):
 
 
 # ------------------------------------------------------------------------------ pooling
-
-class _Pooling(ShapeLayer):
-    """Max / average pooling over ``rank`` spatial axes (Keras's ``BasePooling``)."""
-
-    kind = "pool"
-    mode = "max"
-    _default_pool = 2
-
-    def __init__(self, pool_size=None, strides=None, padding="valid", data_format=None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        r = self.rank
-        if pool_size is None:
-            if self.mode != "max":
-                raise ValueError(f"{type(self).__name__}() missing 1 required argument: "
-                                 "'pool_size'")
-            pool_size = self._default_pool
-        self.pool_size = shapes.standardize_tuple(pool_size, r, "pool_size")
-        self.strides = shapes.standardize_tuple(pool_size if strides is None else strides,
-                                                r, "strides")
-        if padding not in ("valid", "same"):
-            raise ValueError("Argument `padding` must be either 'valid' or 'same'. "
-                             f"Received: padding={padding!r}")
-        self.padding = padding
-        self.data_format = shapes.standardize_data_format(data_format)
-        # receptive-field arithmetic treats a pooling window as a kernel
-        self.kernel_size = self.pool_size
-        self.dilation_rate = (1,) * r
-
-    def compute_output_shape(self, input_shape):
-        batch, spatial, channels = shapes.split_shape(input_shape, self.rank,
-                                                      self.data_format, self.name)
-        out = []
-        for i, (n, k, s) in enumerate(zip(spatial, self.pool_size, self.strides)):
-            if n is None:
-                out.append(None)
-            elif self.padding == "valid":
-                o = (n - k) // s + 1
-                if o <= 0:
-                    raise ValueError(
-                        "Computed output size would be zero or negative. Received: "
-                        f"`inputs.shape={tuple(input_shape)}`, `pool_size={self.pool_size}`, "
-                        f"`strides={self.strides}`, `padding={self.padding}`. Along spatial "
-                        f"axis {i} the input has {n} positions but the window spans {k}: use "
-                        "padding='same' or a smaller pool_size.")
-                out.append(o)
-            else:
-                out.append((n - 1) // s + 1)
-        return shapes.join_shape(batch, out, channels, self.data_format)
-
-    def call(self, x, weights=None):
-        cl = x if self.data_format == "channels_last" else np.moveaxis(x, 1, -1)
-        spatial = cl.shape[1:-1]
-        pads = [shapes.conv_padding(n, k, s, 1, self.padding) for n, k, s in
-                zip(spatial, self.pool_size, self.strides)]
-        fill = -np.inf if self.mode == "max" else np.nan
-        pad_width = [(0, 0)] + [(b, max(a, 0)) for b, a in pads] + [(0, 0)]
-        xp = np.pad(cl.astype(np.float32), pad_width, constant_values=fill)
-        out_len = [shapes.conv_output_length(n, k, s, 1, self.padding) for n, k, s in
-                   zip(spatial, self.pool_size, self.strides)]
-        windows = np.lib.stride_tricks.sliding_window_view(
-            xp, self.pool_size, axis=tuple(range(1, 1 + self.rank)))
-        index = (slice(None),) + tuple(slice(0, o * s, s) for o, s in
-                                       zip(out_len, self.strides))
-        windows = windows[index]
-        axes = tuple(range(-self.rank, 0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            y = windows.max(axis=axes) if self.mode == "max" else np.nanmean(windows, axis=axes)
-        y = y.astype(np.float32)
-        return y if self.data_format == "channels_last" else np.moveaxis(y, -1, 1)
-
-
-def _pool_class(name, rank, mode):
-    default = (2,) * rank if rank > 1 else 2
-    return type(name, (_Pooling,), {"rank": rank, "mode": mode, "_default_pool": default,
-                                    "__doc__": f"Keras's ``{name}`` (shape only + NumPy)."})
-
-
-MaxPooling1D = _pool_class("MaxPooling1D", 1, "max")
-MaxPooling2D = _pool_class("MaxPooling2D", 2, "max")
-MaxPooling3D = _pool_class("MaxPooling3D", 3, "max")
-AveragePooling1D = _pool_class("AveragePooling1D", 1, "average")
-AveragePooling2D = _pool_class("AveragePooling2D", 2, "average")
-AveragePooling3D = _pool_class("AveragePooling3D", 3, "average")
-
+# Max/AveragePooling live in :mod:`engine.pooling` (shared with engine.receptive).
 
 class _GlobalPooling(ShapeLayer):
     kind = "global"
@@ -749,8 +662,7 @@ class Concatenate(ShapeLayer):
 SHAPE_LAYERS = {
     cls.__name__: cls
     for cls in (
-        Dense, MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D,
-        AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+        Dense, GlobalAveragePooling1D, GlobalAveragePooling2D,
         GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
         BatchNormalization, LayerNormalization, Activation, ReLU, LeakyReLU, ELU, Softmax,
         Identity, Rescaling, Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from engine.layers import LAYER_CLASSES
+from engine.pooling import POOLING_CLASSES as _POOLING
 from engine.stack.extra import SHAPE_LAYERS
 
 MAX_SOURCE_BYTES = 100_000     # pasted code or JSON text
@@ -55,11 +56,8 @@ RandomSharpness RandomShear RandomTranslation RandomZoom RepeatVector Resizing S
 Solarization STFTSpectrogram TimeDistributed UnitNormalization
 """.split())
 
-try:  # engine.pooling: pooling as engine layers (shapes, receptive fields, NumPy values)
-    from engine.pooling import POOLING_CLASSES as _POOLING
-    POOLING_CLASSES = {k: v for k, v in _POOLING.items() if k not in ALIASES}
-except ImportError:  # pragma: no cover - the module ships with the engine
-    POOLING_CLASSES = {}
+# engine.pooling: pooling as engine layers (shapes, receptive fields, NumPy values)
+POOLING_CLASSES = {k: v for k, v in _POOLING.items() if k not in ALIASES}
 
 SUPPORTED = frozenset(LAYER_CLASSES) | frozenset(SHAPE_LAYERS) | frozenset(POOLING_CLASSES)
 KNOWN_LAYERS = SUPPORTED | OTHER_KERAS_LAYERS | frozenset(ALIASES)
