@@ -21,7 +21,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from app.state import extra_value
+from app.state import extra_value, kind_of
 
 from app.figures.animation import SPEEDS, animation_figure, receptive_figure
 from engine import animate as A
@@ -323,9 +323,9 @@ def render(ctx) -> None:
 
 def _render_animation(ctx, layer, x_small, rank, fmt) -> None:
     ss = st.session_state
-    is_transpose = _kind(ctx.layer_name) == "transpose"
-    weighted = _kind(ctx.layer_name) in ("conv", "depthwise", "separable",
-                                                    "transpose")
+    kind = kind_of(ctx.layer_name)
+    is_transpose = kind == "transpose"
+    weighted = kind in ("conv", "depthwise", "separable", "transpose")
     cols = st.columns(4)
     granularity = cols[0].selectbox("Step size", list(GRANULARITY_LABELS),
                                     key="anim_granularity", format_func=GRANULARITY_LABELS.get)
@@ -374,19 +374,6 @@ def _render_animation(ctx, layer, x_small, rank, fmt) -> None:
                "Black outlines: the cells read in this step (kernel taps); dashed orange: "
                "the kernel's window; green: the cells written.")
     st.markdown(explain(anim))
-
-
-def _kind(layer_name: str) -> str:
-    """conv / separable / depthwise / transpose / crop / upsample / pad."""
-    if layer_name.startswith("Separable"):
-        return "separable"
-    if layer_name.startswith("Depthwise"):
-        return "depthwise"
-    if layer_name.endswith("Transpose"):
-        return "transpose"
-    if layer_name.startswith("Conv"):
-        return "conv"
-    return {"Cropping": "crop", "UpSampling": "upsample", "ZeroPadding": "pad"}[layer_name[:-2]]
 
 
 def _render_field(ctx, x_small, out_shape, rank, fmt) -> None:
