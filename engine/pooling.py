@@ -54,6 +54,7 @@ class BasePooling(Layer):
     """
 
     pool_mode = "max"
+    kind = "maxpool"
     _channel_bound = False
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
@@ -174,6 +175,7 @@ class AveragePooling1D(BasePooling):
 
     rank = 1
     pool_mode = "average"
+    kind = "avgpool"
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
@@ -184,6 +186,7 @@ class AveragePooling2D(BasePooling):
 
     rank = 2
     pool_mode = "average"
+    kind = "avgpool"
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
@@ -194,6 +197,7 @@ class AveragePooling3D(BasePooling):
 
     rank = 3
     pool_mode = "average"
+    kind = "avgpool"
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)

@@ -12,7 +12,6 @@ through as ``None``.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Optional, Sequence
 
@@ -309,18 +308,3 @@ def compute_conv_transpose_output_shape(input_shape, filters, kernel_size, strid
             if n is not None:
                 check_conv_transpose_consistent(n, length, k, s, d, padding, axis)
     return join_shape(batch, out, filters, data_format)
-
-
-def check_spatial_nonempty(input_shape, rank: int, data_format: str, layer: str) -> None:
-    """Keras cannot run a layer on an input with an empty spatial axis or no channels."""
-    _, spatial, channels = split_shape(input_shape, rank, data_format, layer)
-    if channels is not None and channels <= 0:
-        raise ValueError(f"The input of layer \"{layer}\" has {channels} channels; it needs at least 1. "
-                         f"Received input_shape={tuple(input_shape)}")
-    if any(n == 0 for n in spatial):
-        raise ValueError(f"The input of layer \"{layer}\" has an empty spatial axis. "
-                         f"Received input_shape={tuple(input_shape)}")
-
-
-def num_elements(shape: Sequence) -> int:
-    return math.prod(int(d) for d in shape)

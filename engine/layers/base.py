@@ -74,6 +74,9 @@ class Layer:
     """Base of the 19 layers. Mirrors the parts of ``keras.layers.Layer`` they use."""
 
     rank: int = 0  # number of spatial axes; set by subclasses
+    #: what the layer does to the cells, one of :data:`engine.geometry.KINDS` (set by the
+    #: base classes); every view dispatches on it, never on an isinstance chain
+    kind: str = ""
     # Keras keeps integer/bool inputs as they are; layers with float32 weights then fail.
     _accepts_integer_input = True
 
@@ -133,6 +136,10 @@ class Layer:
     def _build(self, input_shape):
         """Create weights; layers without weights need not override."""
 
+    def check_input_shape(self, input_shape) -> None:
+        """Keras's build-time checks of ``input_shape`` (e.g. channels known, groups that
+        divide them), without creating anything; ValueError with Keras's reason."""
+
     # ------------------------------------------------------------------ calling
     def _check_input(self, x: np.ndarray) -> None:
         if self._build_shape is None:
@@ -175,6 +182,14 @@ class Layer:
     @property
     def weights(self) -> list[Weight]:
         return list(self._weights)
+
+    def weight(self, name: str):
+        """The array of the weight named ``name`` (``kernel``, ``bias``, ``depthwise_kernel``…,
+        Keras's names), or None when the layer has none (e.g. ``use_bias=False``, unbuilt)."""
+        for w in self._weights:
+            if w.name == name:
+                return w.value
+        return None
 
     def get_weights(self) -> list[np.ndarray]:
         return [w.value.copy() for w in self._weights]

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine import shapes
 from engine.kernels import conv as conv_kernels
+from engine.geometry.weights import KERNEL_PREFIXES, weight_shapes
 from engine.keras_objects import resolve, serialize
 from engine.layers.base import Layer
 
@@ -34,8 +35,6 @@ class _ConvBase(Layer):
     _channel_bound = True
     _accepts_integer_input = False
     _allow_causal = False
-    # (argument prefix, weight name) pairs in Keras's weight order; bias is added last.
-    _kernel_args: tuple = (("kernel", "kernel"),)
 
     def __init__(self, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
@@ -100,21 +99,18 @@ class _ConvBase(Layer):
                 for n, k, s, d in zip(spatial, self.kernel_size, self.strides,
                                       self.dilation_rate)]
 
-    def _weight(self, name):
-        for w in self._weights:
-            if w.name == name:
-                return w.value
-        return None
+    def _check_channels(self, channels, input_shape):
+        """Build-time checks of the input channels beyond "known and positive"."""
 
-    def _add_kernel(self, prefix, weight_name, shape):
-        return self.add_weight(weight_name, shape, getattr(self, f"{prefix}_initializer"),
-                               getattr(self, f"{prefix}_regularizer"),
-                               getattr(self, f"{prefix}_constraint"))
+    def check_input_shape(self, input_shape):
+        self._check_channels(self._input_channels(input_shape), input_shape)
 
-    def _add_bias(self, n):
-        if self.use_bias:
-            self.add_weight("bias", (n,), self.bias_initializer, self.bias_regularizer,
-                            self.bias_constraint)
+    def _build(self, input_shape):
+        self.check_input_shape(input_shape)
+        for w in weight_shapes(self, self._input_channels(input_shape)):
+            self.add_weight(w.name, w.shape, getattr(self, f"{w.prefix}_initializer"),
+                            getattr(self, f"{w.prefix}_regularizer"),
+                            getattr(self, f"{w.prefix}_constraint"))
 
     def _finish(self, y_last):
         """channels_last kernel output → data_format layout, activation applied."""
@@ -134,16 +130,17 @@ class _ConvBase(Layer):
             "activation": serialize("activation", self.activation),
             "use_bias": self.use_bias,
         })
-        for prefix, _ in self._kernel_args:
+        prefixes = KERNEL_PREFIXES[self.kind]
+        for prefix in prefixes:
             config[f"{prefix}_initializer"] = serialize(
                 "initializer", getattr(self, f"{prefix}_initializer"))
         config["bias_initializer"] = serialize("initializer", self.bias_initializer)
-        for prefix, _ in self._kernel_args:
+        for prefix in prefixes:
             config[f"{prefix}_regularizer"] = serialize(
                 "regularizer", getattr(self, f"{prefix}_regularizer"))
         config["bias_regularizer"] = serialize("regularizer", self.bias_regularizer)
         config["activity_regularizer"] = serialize("regularizer", self.activity_regularizer)
-        for prefix, _ in self._kernel_args:
+        for prefix in prefixes:
             config[f"{prefix}_constraint"] = serialize(
                 "constraint", getattr(self, f"{prefix}_constraint"))
         config["bias_constraint"] = serialize("constraint", self.bias_constraint)
@@ -155,6 +152,8 @@ class _ConvBase(Layer):
 class BaseConv(_ConvBase):
     """N-d (grouped) convolution. Kernel ``(*kernel_size, in_channels // groups, filters)``,
     bias ``(filters,)``; output channels = ``filters``."""
+
+    kind = "conv"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
@@ -184,22 +183,18 @@ class BaseConv(_ConvBase):
             input_shape, self.filters, self.kernel_size, self.strides, self.padding,
             self.data_format, self.dilation_rate, self.name)
 
-    def _build(self, input_shape):
-        channels = self._input_channels(input_shape)
+    def _check_channels(self, channels, input_shape):
         if channels % self.groups != 0:
             raise ValueError(
                 "The number of input channels must be evenly divisible by the number of "
                 f"groups. Received groups={self.groups}, but the input has {channels} channels "
                 f"(full input shape is {tuple(input_shape)})."
             )
-        self._add_kernel("kernel", "kernel",
-                         self.kernel_size + (channels // self.groups, self.filters))
-        self._add_bias(self.filters)
 
     def call(self, x):
         x = to_channels_last(x, self.data_format)
         spatial = x.shape[1:-1]
-        y = conv_kernels.conv(x, self._weight("kernel"), self._weight("bias"), self.strides,
+        y = conv_kernels.conv(x, self.weight("kernel"), self.weight("bias"), self.strides,
                               self.dilation_rate, self._pads(spatial),
                               self._out_spatial(spatial), self.groups)
         return self._finish(y)
@@ -240,9 +235,10 @@ def depthwise_as_grouped(kernel: np.ndarray) -> np.ndarray:
     return kernel.reshape(tuple(k) + (1, c * m))
 
 
-class BaseDepthwiseConv(_ConvBase):
-    """N-d depthwise convolution. Kernel ``(*kernel_size, in_channels, depth_multiplier)``,
-    bias ``(in_channels · depth_multiplier,)``."""
+class _DepthwiseBase(_ConvBase):
+    """What depthwise and separable convolutions share: ``depth_multiplier`` and the
+    depthwise stage (each input channel convolved with its own ``depth_multiplier`` filters,
+    kernel ``(*kernel_size, in_channels, depth_multiplier)``)."""
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
@@ -256,7 +252,24 @@ class BaseDepthwiseConv(_ConvBase):
         self._set_kernel_args("depthwise", depthwise_initializer, depthwise_regularizer,
                               depthwise_constraint)
 
-    _kernel_args = (("depthwise", "kernel"),)
+    def _depthwise(self, x_last, kernel, bias):
+        """channels_last ``x`` → the depthwise stage's output ``(batch, *out, C·M)``."""
+        spatial = x_last.shape[1:-1]
+        return conv_kernels.conv(x_last, depthwise_as_grouped(kernel), bias, self.strides,
+                                 self.dilation_rate, self._pads(spatial),
+                                 self._out_spatial(spatial), groups=x_last.shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config["depth_multiplier"] = self.depth_multiplier
+        return config
+
+
+class BaseDepthwiseConv(_DepthwiseBase):
+    """N-d depthwise convolution. Kernel ``(*kernel_size, in_channels, depth_multiplier)``,
+    bias ``(in_channels · depth_multiplier,)``."""
+
+    kind = "depthwise"
 
     def compute_output_shape(self, input_shape):
         _, _, channels = self._split(input_shape)
@@ -265,27 +278,9 @@ class BaseDepthwiseConv(_ConvBase):
             input_shape, filters, self.kernel_size, self.strides, self.padding,
             self.data_format, self.dilation_rate, self.name)
 
-    def _build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._add_kernel("depthwise", "kernel",
-                         self.kernel_size + (channels, self.depth_multiplier))
-        self._add_bias(channels * self.depth_multiplier)
-
-    def _depthwise(self, x_last, bias):
-        spatial = x_last.shape[1:-1]
-        kernel = self._weight(self._kernel_args[0][1])
-        return conv_kernels.conv(x_last, depthwise_as_grouped(kernel), bias, self.strides,
-                                 self.dilation_rate, self._pads(spatial),
-                                 self._out_spatial(spatial), groups=x_last.shape[-1])
-
     def call(self, x):
         return self._finish(self._depthwise(to_channels_last(x, self.data_format),
-                                            self._weight("bias")))
-
-    def get_config(self):
-        config = super().get_config()
-        config["depth_multiplier"] = self.depth_multiplier
-        return config
+                                            self.weight("kernel"), self.weight("bias")))
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):
@@ -302,14 +297,14 @@ class DepthwiseConv2D(BaseDepthwiseConv):
 
 # --------------------------------------------------------------------------- Separable
 
-class BaseSeparableConv(BaseDepthwiseConv):
+class BaseSeparableConv(_DepthwiseBase):
     """Depthwise convolution (no bias) followed by a pointwise ``1×…×1`` convolution.
 
     Weights in Keras's order: depthwise_kernel ``(*kernel_size, C, depth_multiplier)``,
     pointwise_kernel ``(1,)*rank + (C · depth_multiplier, filters)``, bias ``(filters,)``.
     """
 
-    _kernel_args = (("depthwise", "depthwise_kernel"), ("pointwise", "pointwise_kernel"))
+    kind = "separable"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
@@ -331,18 +326,11 @@ class BaseSeparableConv(BaseDepthwiseConv):
             input_shape, self.filters, self.kernel_size, self.strides, self.padding,
             self.data_format, self.dilation_rate, self.name)
 
-    def _build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._add_kernel("depthwise", "depthwise_kernel",
-                         self.kernel_size + (channels, self.depth_multiplier))
-        self._add_kernel("pointwise", "pointwise_kernel",
-                         (1,) * self.rank + (channels * self.depth_multiplier, self.filters))
-        self._add_bias(self.filters)
-
     def call(self, x):
-        mid = self._depthwise(to_channels_last(x, self.data_format), None)
+        mid = self._depthwise(to_channels_last(x, self.data_format),
+                              self.weight("depthwise_kernel"), None)
         ones, zeros = (1,) * self.rank, (0,) * self.rank
-        y = conv_kernels.conv(mid, self._weight("pointwise_kernel"), self._weight("bias"), ones,
+        y = conv_kernels.conv(mid, self.weight("pointwise_kernel"), self.weight("bias"), ones,
                               ones, zeros, mid.shape[1:-1])
         return self._finish(y)
 
@@ -373,6 +361,8 @@ class BaseConvTranspose(_ConvBase):
     refuses sizes its forward twin cannot map back (see
     :func:`engine.shapes.check_conv_transpose_consistent`).
     """
+
+    kind = "transpose"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
@@ -405,11 +395,6 @@ class BaseConvTranspose(_ConvBase):
             input_shape, self.filters, self.kernel_size, self.strides, self.padding,
             self.output_padding, self.data_format, self.dilation_rate, self.name)
 
-    def _build(self, input_shape):
-        channels = self._input_channels(input_shape)
-        self._add_kernel("kernel", "kernel", self.kernel_size + (self.filters, channels))
-        self._add_bias(self.filters)
-
     def call(self, x):
         x = to_channels_last(x, self.data_format)
         spatial = x.shape[1:-1]
@@ -420,7 +405,7 @@ class BaseConvTranspose(_ConvBase):
         pads = [shapes.conv_transpose_padding(n, o, k, s, d, self.padding)
                 for n, o, k, s, d in zip(spatial, out, self.kernel_size, self.strides,
                                          self.dilation_rate)]
-        y = conv_kernels.conv_transpose(x, self._weight("kernel"), self._weight("bias"),
+        y = conv_kernels.conv_transpose(x, self.weight("kernel"), self.weight("bias"),
                                         self.strides, self.dilation_rate, pads, out)
         return self._finish(y)
 

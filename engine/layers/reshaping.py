@@ -47,6 +47,8 @@ class _SpatialLayer(Layer):
 class BaseZeroPadding(_SpatialLayer):
     """Adds ``padding[i] = (before, after)`` zeros along spatial axis ``i``."""
 
+    kind = "pad"
+
     def __init__(self, padding, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         self.padding = shapes.standardize_side_pairs(padding, self.rank, "padding")
@@ -97,6 +99,8 @@ class ZeroPadding3D(BaseZeroPadding):
 
 class BaseCropping(_SpatialLayer):
     """Removes ``cropping[i] = (before, after)`` cells along spatial axis ``i``."""
+
+    kind = "crop"
 
     def __init__(self, cropping, data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
@@ -165,6 +169,8 @@ class Cropping3D(BaseCropping):
 class BaseUpSampling(_SpatialLayer):
     """Repeats each cell ``size[i]`` times along spatial axis ``i`` (nearest), or resizes
     with ``interpolation`` (2D only, TensorFlow's ``tf.image.resize`` numbers)."""
+
+    kind = "upsample"
 
     interpolation = "nearest"
 

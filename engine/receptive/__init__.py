@@ -47,6 +47,7 @@ Example::
 
 from __future__ import annotations
 
+from engine.geometry import AXIS_SHORT
 from engine.receptive._effective import Growth, effective_fraction, erf_growth
 from engine.receptive._maps import WEIGHTS, ReceptivePlan
 from engine.receptive._table import FieldRow, ReceptiveTable, build_table
@@ -54,10 +55,8 @@ from engine.receptive._table import FieldRow, ReceptiveTable, build_table
 __all__ = [
     "contribution_map", "receptive_field_mask", "receptive_field", "field_box",
     "describe_field", "effective_fraction", "erf_growth", "Growth", "FieldRow",
-    "ReceptiveTable", "ReceptivePlan", "WEIGHTS", "AXIS_NAMES",
+    "ReceptiveTable", "ReceptivePlan", "WEIGHTS",
 ]
-
-AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
 
 
 def contribution_map(layers, input_shape, index, weights="ones", x=None):
@@ -123,7 +122,7 @@ def describe_field(layers_or_plan, input_shape=None, index=None, weights="ones",
     box = plan.field_box(index)
     if box is None:
         return f"{where} sees no input cell (it is made of padding or of a gap)."
-    names = AXIS_NAMES[plan.rank]
+    names = AXIS_SHORT[plan.rank]
     ranges = ", ".join(f"{name} {lo}..{hi}" for name, (lo, hi) in zip(names, box))
     cmap = plan.contribution_map(index, weights, x) if cmap is None else cmap
     mask = plan.mask(index, weights, x) if mask is None else mask

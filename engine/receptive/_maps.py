@@ -5,7 +5,7 @@ stack (the box of level ``l − 1`` is the exact hull of what the box of level `
 clipped to the real cells, so nothing outside it can carry gradient):
 
 - ``weights="ones"``: with every kernel weight 1 the gradient is the same on every channel
-  (each layer multiplies it by a channel factor, see ``Step.factor``) and every layer is a
+  (each layer multiplies it by a channel factor, see ``LayerGeometry.factor``) and every layer is a
   tensor product of 1-D operators, so the map is ``C_in · Π factors · v_1 ⊗ … ⊗ v_rank``
   with one short float64 vector per axis, each obtained by scattering through the layers'
   1-D gather tables (:func:`engine.kernels.backward.scatter_axis`). Exact (integer counts
@@ -37,15 +37,6 @@ _CONV_KINDS = ("conv", "depthwise", "separable", "transpose")
 def _check_weights(weights):
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be 'ones' or 'actual'. Received: weights={weights!r}")
-
-
-def _weight(layer, name):
-    """A layer's weight array by Keras name (``kernel``, ``bias``, ``depthwise_kernel``…),
-    or None (e.g. no bias)."""
-    for w in layer.weights:
-        if w.name == name:
-            return w.value
-    return None
 
 
 def _to_last(a, data_format):
@@ -217,22 +208,22 @@ class ReceptivePlan:
         if kind in ("conv", "depthwise", "separable"):
             pads = [op.p + ilo - olo * op.s for op, (ilo, _), (olo, _) in
                     zip(step.axes, ibox, obox)]
-            bias = _weight(layer, "bias")
+            bias = layer.weight("bias")
             if kind == "conv":
-                return ck.conv(cur, _weight(layer, "kernel"), bias, layer.strides,
+                return ck.conv(cur, layer.weight("kernel"), bias, layer.strides,
                                layer.dilation_rate, pads, osizes, layer.groups)
             name = "depthwise_kernel" if kind == "separable" else "kernel"
-            y = ck.conv(cur, depthwise_as_grouped(_weight(layer, name)),
+            y = ck.conv(cur, depthwise_as_grouped(layer.weight(name)),
                         None if kind == "separable" else bias, layer.strides,
                         layer.dilation_rate, pads, osizes, step.in_channels)
             if kind == "separable":
-                pw = _weight(layer, "pointwise_kernel")
+                pw = layer.weight("pointwise_kernel")
                 y = y @ pw.reshape(pw.shape[-2], pw.shape[-1])
                 if bias is not None:
                     y = y + bias
             return np.asarray(y, np.float32)
         if kind == "transpose":
-            kernel, bias = _weight(layer, "kernel"), _weight(layer, "bias")
+            kernel, bias = layer.weight("kernel"), layer.weight("bias")
             y = np.zeros((1, *osizes, kernel.shape[-2]), np.float32)
             if bias is not None:
                 y += bias
@@ -291,21 +282,21 @@ class ReceptivePlan:
             pads = [op.p + ilo - olo * op.s for op, (ilo, _), (olo, _) in
                     zip(step.axes, ibox, obox)]
             if kind == "conv":
-                return bk.conv_input_grad(g, _weight(layer, "kernel"), layer.strides,
+                return bk.conv_input_grad(g, layer.weight("kernel"), layer.strides,
                                           layer.dilation_rate, pads, isizes, layer.groups)
             if kind == "separable":
-                pw = _weight(layer, "pointwise_kernel")
+                pw = layer.weight("pointwise_kernel")
                 pw = pw.reshape(pw.shape[-2], pw.shape[-1])
                 g = np.asarray(g, np.float32) @ pw.T
-                kernel = _weight(layer, "depthwise_kernel")
+                kernel = layer.weight("depthwise_kernel")
             else:
-                kernel = _weight(layer, "kernel")
+                kernel = layer.weight("kernel")
             return bk.conv_input_grad(g, depthwise_as_grouped(kernel), layer.strides,
                                       layer.dilation_rate, pads, isizes, step.in_channels)
         if kind == "transpose":
             pads = [op.p + olo - ilo * op.s for op, (ilo, _), (olo, _) in
                     zip(step.axes, ibox, obox)]
-            return bk.conv_transpose_input_grad(g, _weight(layer, "kernel"), layer.strides,
+            return bk.conv_transpose_input_grad(g, layer.weight("kernel"), layer.strides,
                                                 layer.dilation_rate, pads, isizes)
         if kind == "maxpool" and record is not None:
             pads = [op.p + ilo - olo * op.s for op, (ilo, _), (olo, _) in

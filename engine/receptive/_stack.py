@@ -1,77 +1,11 @@
-"""A stack of engine layers → a list of ``Step``s (shapes, per-axis ops, channel factors)."""
+"""A stack of engine layers → one :class:`engine.geometry.LayerGeometry` per layer."""
 
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
 
-from engine import shapes
 from engine.config import image_data_format
-from engine.layers.conv import (BaseConv, BaseConvTranspose, BaseDepthwiseConv,
-                                BaseSeparableConv)
-from engine.layers.reshaping import BaseCropping, BaseUpSampling, BaseZeroPadding
-from engine.pooling import BasePooling
-from engine.receptive._ops import (AxisOp, ConvAxis, RepeatAxis, ResizeAxis, ShiftAxis,
-                                   TransposeAxis)
-
-#: Step kinds, in the order :func:`classify` tests them.
-KINDS = ("separable", "depthwise", "conv", "transpose", "maxpool", "avgpool", "crop", "pad",
-         "upsample")
-
-
-def classify(layer) -> str:
-    """The step kind of an engine layer (or pooling layer); ValueError for anything else."""
-    if isinstance(layer, BaseSeparableConv):
-        return "separable"
-    if isinstance(layer, BaseDepthwiseConv):
-        return "depthwise"
-    if isinstance(layer, BaseConv):
-        return "conv"
-    if isinstance(layer, BaseConvTranspose):
-        return "transpose"
-    if isinstance(layer, BasePooling):
-        return "maxpool" if layer.pool_mode == "max" else "avgpool"
-    if isinstance(layer, BaseCropping):
-        return "crop"
-    if isinstance(layer, BaseZeroPadding):
-        return "pad"
-    if isinstance(layer, BaseUpSampling):
-        return "upsample"
-    raise ValueError(
-        "Receptive fields are computed for the 19 engine layers (engine.layers) and the "
-        f"pooling layers (engine.pooling). Received: {layer!r} of type {type(layer).__name__}"
-    )
-
-
-@dataclass
-class Step:
-    """One layer of the stack, for one input shape.
-
-    ``in_spatial`` / ``out_spatial``: sizes of the spatial axes; ``in_channels`` /
-    ``out_channels``; ``axes``: one :class:`AxisOp` per spatial axis; ``factor``: with
-    all-ones kernels, how much one unit of gradient on every output channel becomes on every
-    input channel (``filters / groups`` for Conv, ``filters`` for transposed, ``depth_multiplier``
-    for depthwise, ``filters · depth_multiplier`` for separable, 1 for the weightless layers).
-    """
-
-    layer: object
-    kind: str
-    in_shape: tuple
-    out_shape: tuple
-    in_spatial: tuple
-    out_spatial: tuple
-    in_channels: int
-    out_channels: int
-    axes: list = field(default_factory=list)
-    factor: int = 1
-
-    @property
-    def name(self) -> str:
-        return getattr(self.layer, "name", type(self.layer).__name__)
-
-    @property
-    def class_name(self) -> str:
-        return type(self.layer).__name__
+from engine.geometry import KINDS, geometry, kind_of
 
 
 def _int_shape(shape, what="input_shape"):
@@ -103,42 +37,6 @@ def stack_format(layers, input_shape):
     return ranks.pop(), formats.pop()
 
 
-def _axes(layer, kind, in_spatial, out_spatial):
-    if kind in ("conv", "depthwise", "separable"):
-        return [ConvAxis(n, k, s, d, layer.padding)
-                for n, k, s, d in zip(in_spatial, layer.kernel_size, layer.strides,
-                                      layer.dilation_rate)]
-    if kind == "transpose":
-        return [TransposeAxis(n, o, k, s, d, layer.padding)
-                for n, o, k, s, d in zip(in_spatial, out_spatial, layer.kernel_size,
-                                         layer.strides, layer.dilation_rate)]
-    if kind in ("maxpool", "avgpool"):
-        return [ConvAxis(n, k, s, 1, layer.padding, mean=True)
-                for n, k, s in zip(in_spatial, layer.pool_size, layer.strides)]
-    if kind == "crop":
-        return [ShiftAxis(n, o, b, (-b, -a))
-                for n, o, (b, a) in zip(in_spatial, out_spatial, layer.cropping)]
-    if kind == "pad":
-        return [ShiftAxis(n, o, -b, (b, a))
-                for n, o, (b, a) in zip(in_spatial, out_spatial, layer.padding)]
-    method = getattr(layer, "interpolation", "nearest")
-    if method == "nearest":
-        return [RepeatAxis(n, s) for n, s in zip(in_spatial, layer.size)]
-    return [ResizeAxis(n, s, method) for n, s in zip(in_spatial, layer.size)]
-
-
-def _factor(layer, kind, in_channels):
-    if kind == "conv":
-        return layer.filters // layer.groups
-    if kind == "transpose":
-        return layer.filters
-    if kind == "depthwise":
-        return layer.depth_multiplier
-    if kind == "separable":
-        return layer.filters * layer.depth_multiplier
-    return 1
-
-
 def build_steps(layers, input_shape, build=False) -> tuple:
     """``(steps, rank, data_format, input_shape)`` for ``layers`` applied to ``input_shape``.
 
@@ -149,7 +47,7 @@ def build_steps(layers, input_shape, build=False) -> tuple:
     layers = list(layers)
     input_shape = _int_shape(input_shape)
     for layer in layers:
-        classify(layer)
+        kind_of(layer)
     rank, fmt = stack_format(layers, input_shape)
     if len(input_shape) != rank + 2:
         raise ValueError(
@@ -159,21 +57,16 @@ def build_steps(layers, input_shape, build=False) -> tuple:
     steps = []
     shape = input_shape
     for i, layer in enumerate(layers):
-        kind = classify(layer)
-        out_shape = tuple(layer.compute_output_shape(shape))
-        _, in_spatial, in_c = shapes.split_shape(shape, rank, fmt, layer.name)
-        _, out_spatial, out_c = shapes.split_shape(out_shape, rank, fmt, layer.name)
-        if any(n == 0 for n in out_spatial):
+        step = geometry(layer, shape)
+        if any(n == 0 for n in step.out_spatial):
             raise ValueError(
                 f"Layer {i} ({type(layer).__name__} '{layer.name}') produces an empty output "
-                f"{out_shape} from input {shape}: nothing has a receptive field."
+                f"{step.out_shape} from input {shape}: nothing has a receptive field."
             )
         if build:
             _ensure_built(layer, shape)
-        steps.append(Step(layer, kind, shape, out_shape, tuple(in_spatial), tuple(out_spatial),
-                          in_c, out_c, _axes(layer, kind, in_spatial, out_spatial),
-                          _factor(layer, kind, in_c)))
-        shape = out_shape
+        steps.append(step)
+        shape = step.out_shape
     return steps, rank, fmt, input_shape
 
 
@@ -217,4 +110,4 @@ def check_index(index, out_spatial) -> tuple:
     return index
 
 
-__all__ = ["AxisOp", "KINDS", "Step", "build_steps", "check_index", "classify", "stack_format"]
+__all__ = ["KINDS", "build_steps", "check_index", "stack_format"]

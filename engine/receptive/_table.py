@@ -30,7 +30,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from engine.receptive._ops import ConvAxis, ResizeAxis, ShiftAxis, TransposeAxis
+from engine.geometry.axes import ConvAxis, ResizeAxis, ShiftAxis, TransposeAxis
 
 _MAX_PERIOD = 1 << 15
 

@@ -1,10 +1,18 @@
-"""One layer along one spatial axis, as receptive-field arithmetic sees it.
+"""One layer along one spatial axis: which input cells, through which kernel taps and with
+which weights, make each output cell. The one statement of that rule in the engine.
 
 Every layer of the family is separable along its spatial axes as far as *which cells* it
 reads (and, with all-ones kernels, also *how much*), so each layer becomes one ``AxisOp`` per
 spatial axis: a map from output positions (``n_out`` cells) to input positions (``n_in``).
 
-Each op answers four questions:
+Each op answers:
+
+- ``taps(lo, hi)``: for outputs ``lo..hi`` an :class:`AxisTaps` — per output and tap slot, the
+  input position read (outside ``[0, n_in)``: padding), the kernel tap index (``-1`` for
+  weightless layers) and the weight (interpolation weight, ``1/count`` for average pooling,
+  1 for a kernel tap); ``cell_taps(o)`` is the same for one output as a list of :class:`Tap`.
+- ``feeds(i)``: the ``(output, tap)`` pairs that input cell ``i`` feeds with a non-zero weight.
+- ``pad``: ``(before, after)`` cells of padding the layer adds (negative: cells dropped).
 
 - ``span(lo, hi)``: the hull ``(lo', hi')`` of the input positions read by outputs
   ``lo..hi``, *not clipped* to ``[0, n_in - 1]`` (positions outside are padding or the
@@ -22,8 +30,11 @@ Each op answers four questions:
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,14 +46,52 @@ def _ceil_div(a, s):
     return -((-a) // s)
 
 
+class Tap(NamedTuple):
+    """One tap of one output cell along one axis.
+
+    ``position``: the input cell read (outside ``[0, n_in)`` it is padding); ``tap``: the
+    kernel index (``None`` for weightless layers); ``weight``: 1 for a kernel tap, the
+    interpolation weight of a resize, ``1/count`` for average pooling; ``inside``: the
+    position is a real input cell."""
+
+    position: int
+    tap: int | None
+    weight: float
+    inside: bool
+
+
+@dataclass(frozen=True)
+class AxisTaps:
+    """The taps of outputs ``lo..hi`` along one axis; every array is ``(hi − lo + 1, T)``.
+
+    ``position`` (int64): input cell read; ``tap`` (int64): kernel index, ``-1`` for
+    weightless layers; ``weight`` (float64); ``exists`` (bool): the slot is a tap of that
+    output at all (a transposed convolution's tap whose stride does not divide, a resize
+    weight of exactly 0, are not); ``n_in``: input length."""
+
+    position: np.ndarray
+    tap: np.ndarray
+    weight: np.ndarray
+    exists: np.ndarray
+    n_in: int
+
+    @property
+    def inside(self) -> np.ndarray:
+        """Taps that read a real input cell (not padding)."""
+        return self.exists & (self.position >= 0) & (self.position < self.n_in)
+
+
 class AxisOp:
-    """Base: subclasses set ``n_in``, ``n_out`` and implement the four questions."""
+    """Base: subclasses set ``n_in``, ``n_out`` and implement ``taps``, ``span``, ``relax``."""
 
     n_in: int
     n_out: int
     kernel = 1  # extent read by one output (display)
     stride = Fraction(1)
     pad = (0, 0)  # (before, after) cells of padding added by the layer (display)
+
+    def taps(self, lo: int, hi: int) -> AxisTaps:
+        raise NotImplementedError
 
     def span(self, lo, hi):
         raise NotImplementedError
@@ -54,7 +103,49 @@ class AxisOp:
         raise NotImplementedError
 
     def gather(self, lo, hi):
-        raise NotImplementedError
+        """``(idx, w)`` for outputs ``lo..hi``: ``out[o] = Σ_t w[o, t] · in[idx[o, t]]`` for one
+        channel of all-ones kernels; ``idx = -1`` where the slot reads padding or is no tap."""
+        t = self.taps(lo, hi)
+        inside = t.inside
+        return np.where(inside, t.position, -1), np.where(inside, t.weight, 0.0)
+
+    def cell_taps(self, o: int) -> list[Tap]:
+        """The taps of output ``o`` (padding taps included, slots that are no tap left out)."""
+        t = self.taps(o, o)
+        inside = t.inside[0]
+        return [Tap(int(p), None if k < 0 else int(k), float(w), bool(i))
+                for p, k, w, e, i in zip(t.position[0], t.tap[0], t.weight[0], t.exists[0],
+                                         inside) if e]
+
+    def reads(self, o: int) -> np.ndarray:
+        """The input cells output ``o`` reads with a non-zero weight (padding excluded),
+        sorted, each once (int64; dilation leaves gaps between them)."""
+        t = self.taps(o, o)
+        return np.unique(t.position[0][t.inside[0] & (t.weight[0] != 0)])
+
+    def sources(self, o: int) -> tuple | None:
+        """``(first, last)`` of :meth:`reads`, or ``None`` when output ``o`` reads no input."""
+        cells = self.reads(o)
+        return (int(cells[0]), int(cells[-1])) if cells.size else None
+
+    def feeds(self, i: int) -> list[tuple]:
+        """``[(o, tap), …]`` (tap ``None`` for weightless layers), outputs in increasing order:
+        every output cell that input cell ``i`` feeds with a non-zero weight."""
+        lo, hi = self._feed_window(i)
+        lo, hi = max(lo, 0), min(hi, self.n_out - 1)
+        if lo > hi:
+            return []
+        t = self.taps(lo, hi)
+        hit = t.inside & (t.position == i) & (t.weight != 0)
+        rows, cols = np.nonzero(hit)
+        return [(lo + int(r), None if t.tap[r, c] < 0 else int(t.tap[r, c]))
+                for r, c in zip(rows, cols)]
+
+    def _feed_window(self, i: int) -> tuple:
+        """Outputs that can read input ``i`` (a superset): from the affine bounds of
+        :meth:`relax`, ``o·J + a ≤ i ≤ o·J + b``."""
+        j, a, b = self.relax()
+        return math.ceil((i - b) / j), math.floor((i - a) / j)
 
     @property
     def signed(self) -> bool:
@@ -83,14 +174,31 @@ class ConvAxis(AxisOp):
     def relax(self):
         return Fraction(self.s), Fraction(-self.p), Fraction(self.kernel - 1 - self.p)
 
-    def gather(self, lo, hi):
+    def taps(self, lo, hi):
         o = np.arange(lo, hi + 1, dtype=np.int64)[:, None]
-        idx = o * self.s + np.arange(self.k, dtype=np.int64)[None, :] * self.d - self.p
-        valid = (idx >= 0) & (idx < self.n_in)
-        w = valid.astype(np.float64)
+        t = np.arange(self.k, dtype=np.int64)[None, :]
+        pos = o * self.s + t * self.d - self.p
+        tap = np.broadcast_to(t, pos.shape)
+        exists = np.ones(pos.shape, bool)
+        w = np.ones(pos.shape, np.float64)
         if self.mean:
-            w /= np.maximum(valid.sum(axis=1, keepdims=True), 1)
-        return np.where(valid, idx, -1), w
+            real = ((pos >= 0) & (pos < self.n_in)).sum(axis=1, keepdims=True)
+            w = w / np.maximum(real, 1)
+            tap = np.full(pos.shape, -1, np.int64)
+        return AxisTaps(pos, tap, w, exists, self.n_in)
+
+    def feeds(self, i):
+        if self.mean:
+            return super().feeds(i)
+        # taps t with q = i + p − t·d a multiple of s in [0, (n_out − 1)·s]
+        t_lo = max(_ceil_div(i + self.p - (self.n_out - 1) * self.s, self.d), 0)
+        t_hi = min((i + self.p) // self.d, self.k - 1)
+        if not 0 <= i < self.n_in or t_lo > t_hi:
+            return []
+        t = np.arange(t_lo, t_hi + 1, dtype=np.int64)
+        q = i + self.p - t * self.d
+        ok = q % self.s == 0
+        return sorted((int(o), int(k)) for o, k in zip(q[ok] // self.s, t[ok]))
 
 
 class TransposeAxis(AxisOp):
@@ -115,12 +223,22 @@ class TransposeAxis(AxisOp):
         s = Fraction(self.s)
         return 1 / s, Fraction(self.p - self.kernel + 1) / s, Fraction(self.p) / s
 
-    def gather(self, lo, hi):
+    def taps(self, lo, hi):
         o = np.arange(lo, hi + 1, dtype=np.int64)[:, None]
-        num = o + self.p - np.arange(self.k, dtype=np.int64)[None, :] * self.d
-        idx = num // self.s
-        valid = (num % self.s == 0) & (idx >= 0) & (idx < self.n_in)
-        return np.where(valid, idx, -1), valid.astype(np.float64)
+        t = np.arange(self.k, dtype=np.int64)[None, :]
+        num = o + self.p - t * self.d
+        pos = num // self.s
+        exists = (num % self.s == 0) & (pos >= 0) & (pos < self.n_in)
+        return AxisTaps(pos, np.broadcast_to(t, pos.shape), np.ones(pos.shape, np.float64),
+                        exists, self.n_in)
+
+    def feeds(self, i):
+        if not 0 <= i < self.n_in:
+            return []
+        base = i * self.s - self.p  # output of tap 0
+        t_lo = max(_ceil_div(-base, self.d), 0)
+        t_hi = min((self.n_out - 1 - base) // self.d, self.k - 1)
+        return [(base + t * self.d, t) for t in range(t_lo, t_hi + 1)]
 
 
 class ShiftAxis(AxisOp):
@@ -137,10 +255,10 @@ class ShiftAxis(AxisOp):
     def relax(self):
         return Fraction(1), Fraction(self.offset), Fraction(self.offset)
 
-    def gather(self, lo, hi):
-        idx = np.arange(lo, hi + 1, dtype=np.int64)[:, None] + self.offset
-        valid = (idx >= 0) & (idx < self.n_in)
-        return np.where(valid, idx, -1), valid.astype(np.float64)
+    def taps(self, lo, hi):
+        pos = np.arange(lo, hi + 1, dtype=np.int64)[:, None] + self.offset
+        return AxisTaps(pos, np.full(pos.shape, -1, np.int64), np.ones(pos.shape, np.float64),
+                        np.ones(pos.shape, bool), self.n_in)
 
 
 class RepeatAxis(AxisOp):
@@ -157,10 +275,10 @@ class RepeatAxis(AxisOp):
     def relax(self):
         return Fraction(1, self.s), Fraction(1 - self.s, self.s), Fraction(0)
 
-    def gather(self, lo, hi):
-        idx = np.arange(lo, hi + 1, dtype=np.int64)[:, None] // self.s
-        return idx, np.ones(idx.shape, np.float64)
-
+    def taps(self, lo, hi):
+        pos = np.arange(lo, hi + 1, dtype=np.int64)[:, None] // self.s
+        return AxisTaps(pos, np.full(pos.shape, -1, np.int64), np.ones(pos.shape, np.float64),
+                        np.ones(pos.shape, bool), self.n_in)
 
 @lru_cache(maxsize=64)
 def _resize_tables(n_in, n_out, method):
@@ -236,9 +354,15 @@ class ResizeAxis(AxisOp):
         b = max(Fraction(v) - Fraction(r, self.s) for r, v in enumerate(phi))
         return Fraction(1, self.s), a, b
 
-    def gather(self, lo, hi):
+    def taps(self, lo, hi):
         idx, w, _, _ = self._tables
-        return idx[lo:hi + 1], w[lo:hi + 1]
+        idx, w = idx[lo:hi + 1], w[lo:hi + 1]
+        return AxisTaps(idx, np.full(idx.shape, -1, np.int64), w, idx >= 0, self.n_in)
+
+    def feeds(self, i):
+        idx, w, _, _ = self._tables
+        rows = np.nonzero(((idx == i) & (w != 0)).any(axis=1))[0]
+        return [(int(o), None) for o in rows]
 
     @property
     def signed(self) -> bool:
