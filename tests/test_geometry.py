@@ -253,3 +253,67 @@ def test_every_layer_class_names_its_kind():
     for name, cls in {**LAYER_CLASSES, **POOLING_CLASSES}.items():
         assert cls.kind in G.KINDS, name
     assert not issubclass(LAYER_CLASSES["SeparableConv2D"], LAYER_CLASSES["DepthwiseConv2D"])
+
+
+# --------------------------------------------------------------------------- in words
+
+def _numbers(text):
+    return [int(v) for v in re.findall(r"(?<![\w.])\d+", text.replace("(−", "(-"))]
+
+
+def _evaluate(g, a, d):
+    """The size the derivation's own numbers give, by the textbook formula."""
+    nums = _numbers(d.formula.split(" = ", 1)[1])
+    if g.kind in ("conv", "depthwise", "separable", "maxpool", "avgpool"):
+        i, before, after, dil, k, _, _, s, *_ = nums
+        return (i + before + after - dil * (k - 1) - 1) // s + 1
+    if g.kind == "transpose":
+        i, _, s, dil, k, _, _, before, after, opad, _ = _numbers(
+            d.formula.split(" = ", 1)[1].replace("(−", "(-").replace("− (-", "+ ("))
+        sign = -1 if "(−" in d.formula else 1
+        return (i - 1) * s + dil * (k - 1) + 1 - before - sign * after + opad
+    i, x, *rest = nums
+    if g.kind == "upsample":
+        return i * x
+    return i - x - rest[0] if g.kind == "crop" else i + x + rest[0]
+
+
+@pytest.mark.parametrize("cls_name", sorted(LAYER_CLASSES))
+def test_derivations_and_breakdowns_add_up(cls_name):
+    from engine.geometry import explain as E
+
+    @SETTINGS
+    @given(_strategy(cls_name))
+    def check(case):
+        kwargs, x = case
+        layer, g = _geometry_or_skip(cls_name, kwargs, x.shape)
+        for a, d in enumerate(E.axis_derivations(g)):
+            assert d.n_out == g.out_spatial[a] and d.n_in == g.in_spatial[a]
+            assert d.formula.endswith(f"= {g.out_spatial[a]}")
+            assert _evaluate(g, a, d) == g.out_spatial[a], d.formula
+            assert d.words
+        layer.build(x.shape)
+        terms = E.param_terms(g)
+        assert sum(t.value for t in terms) == layer.count_params()
+        assert E.breakdown_text(terms, "parameters").endswith(f"= {layer.count_params():,} "
+                                                               "parameters") or not terms
+        assert sum(t.value for t in E.mac_terms(g)) == g.macs
+        assert E.channels_text(g).startswith(str(g.out_channels))
+
+    check()
+
+
+def test_words_for_the_classic_cases():
+    from engine.geometry import explain as E
+    g = _geo("SeparableConv2D", (1, 8, 8, 8), filters=16, kernel_size=3)
+    assert E.breakdown_text(E.param_terms(g), "parameters") == (
+        "3·3·8·1 depthwise + 1·1·8·16 pointwise + 16 bias = 216 parameters")
+    g = _geo("DepthwiseConv2D", (1, 8, 8, 3), kernel_size=3, depth_multiplier=2)
+    assert E.channels_text(g).startswith("6 channels = 3 inputs × depth_multiplier 2")
+    g = _geo("Conv2D", (1, 64, 64, 3), filters=8, kernel_size=3, strides=2, padding="same")
+    assert "total padding 1: 0 before, 1 after — TensorFlow puts the odd zero at the end" in \
+        E.axis_derivations(g)[0].words
+    g = _geo("Conv2DTranspose", (1, 28, 28, 1), filters=4, kernel_size=3, strides=2)
+    d = E.axis_derivations(g)[0]
+    assert d.formula.endswith("(28 − 1)·2 + 1·(3 − 1) + 1 − 0 − 0 + 0 = 57")
+    assert "57, 58" in d.words and "Keras picks 57" in d.words
