@@ -31,18 +31,6 @@ def _spatial(shape, rank, fmt):
     return tuple(shape[1:-1]) if fmt == "channels_last" else tuple(shape[2:])
 
 
-def _kind(name):
-    if name.startswith("Separable"):
-        return "separable"
-    if name.startswith("Depthwise"):
-        return "depthwise"
-    if name.endswith("Transpose"):
-        return "transpose"
-    if name.startswith("Conv"):
-        return "conv"
-    return {"Cropping": "crop", "UpSampling": "upsample", "ZeroPadding": "pad"}[name[:-2]]
-
-
 def expected_frames(layer, x, y, granularity, view):
     """Frame count from the arithmetic (module docstring of engine.animate)."""
     fmt = getattr(layer, "data_format", "channels_last")
@@ -52,7 +40,7 @@ def expected_frames(layer, x, y, granularity, view):
     def n(sizes):
         return math.prod(sizes) if granularity == "cell" else math.prod(sizes[:-1])
 
-    kind = _kind(type(layer).__name__)
+    kind = layer.kind
     if kind in ("conv", "depthwise"):
         return n(n_out) + 1
     if kind == "separable":
@@ -78,22 +66,22 @@ def check_animation(layer, x, granularity="cell", view="scatter"):
     assert len(frames) == A.count_frames(layer, x.shape, anim.granularity, view)
     # shapes, layout, steps
     for i, fr in enumerate(frames):
-        assert fr["step"] == i
-        assert fr["output"].shape == y.shape and fr["output"].dtype == np.float32
-        assert fr["in_cells"].ndim == 2 and fr["in_cells"].shape[1] == layer.rank
-        assert fr["out_cells"].ndim == 2 and fr["out_cells"].shape[1] == layer.rank
-        assert isinstance(fr["caption"], str) and fr["caption"]
+        assert fr.step == i
+        assert fr.output.shape == y.shape and fr.output.dtype == np.float32
+        assert fr.in_cells.ndim == 2 and fr.in_cells.shape[1] == layer.rank
+        assert fr.out_cells.ndim == 2 and fr.out_cells.shape[1] == layer.rank
+        assert isinstance(fr.caption, str) and fr.caption
     # monotone filling: once written a cell is never NaN again
     written = np.zeros(y.shape, bool)
     for fr in frames:
-        now = ~np.isnan(fr["output"])
+        now = ~np.isnan(fr.output)
         assert not np.any(written & ~now), f"a cell went back to NaN at step {fr['step']}"
         written = now
     # the last frame is layer(x) exactly, and what the steps computed agrees with it
     last = frames[-1]
-    assert np.array_equal(last["output"], y)
+    assert np.array_equal(last.output, y)
     tol = 1e-5 * max(1.0, float(np.abs(y).max()) if y.size else 1.0)
-    np.testing.assert_allclose(last["computed"], y, rtol=1e-5, atol=tol)
+    np.testing.assert_allclose(last.computed, y, rtol=1e-5, atol=tol)
     return anim, y
 
 
@@ -196,48 +184,48 @@ def test_conv_family_frames_are_computed(case):
     x = _rng(seed).standard_normal(shape).astype(np.float32)
     anim, y = check_animation(layer, x, granularity, view)
     frames = anim.frames
-    assert frames[-1]["stage"] == "finish"
+    assert frames[-1].stage == "finish"
     if granularity == "cell" and anim.kind in ("conv", "depthwise") or \
             (anim.kind == "transpose" and view == "gather" and granularity == "cell"):
         # each step writes one cell with the sum of its products; padding taps read 0
         for fr in frames[:-1]:
-            taps = fr["taps"]
-            assert fr["out_cells"].shape == (1, layer.rank)
-            np.testing.assert_allclose(taps["products"].sum(axis=(0, 1)), fr["value"],
+            taps = fr.taps
+            assert fr.out_cells.shape == (1, layer.rank)
+            np.testing.assert_allclose(taps.products.sum(axis=(0, 1)), fr.value,
                                        rtol=1e-12, atol=1e-12)
-            assert np.all(taps["x"][~taps["inside"]] == 0)
-            written = fr["output"][0]
-            cell = tuple(fr["out_cells"][0])
+            assert np.all(taps.x[~taps.inside] == 0)
+            written = fr.output[0]
+            cell = tuple(fr.out_cells[0])
             got = written[cell] if anim.data_format == "channels_last" else \
                 written[(slice(None),) + cell]
-            np.testing.assert_allclose(got, fr["value"].astype(np.float32), rtol=0, atol=0)
+            np.testing.assert_allclose(got, fr.value.astype(np.float32), rtol=0, atol=0)
     if anim.kind in ("conv", "depthwise"):
         # tap geometry: input = out·stride + k·dilation − pad_before
         m = anim.meta
-        before = np.array([p[0] for p in m["pads"]])
+        before = np.array([p[0] for p in m.pads])
         for fr in frames[:-1]:
-            if "taps" not in fr:
+            if fr.taps is None:
                 continue
-            t = fr["taps"]
-            expect = fr["out_cells"][0] * np.array(m["strides"]) + \
-                t["kernel_index"] * np.array(m["dilation_rate"]) - before
-            assert np.array_equal(t["input_index"], expect)
+            t = fr.taps
+            expect = fr.out_cells[0] * np.array(m.strides) + \
+                t.kernel_index * np.array(m.dilation_rate) - before
+            assert np.array_equal(t.input_index, expect)
     if anim.kind == "separable":
         n_cells = (len(frames) - 1) // 2
         for fr in frames[:n_cells]:
-            assert fr["stage"] == "depthwise" and np.isnan(fr["output"]).all()
-        assert all(fr["stage"] == "pointwise" for fr in frames[n_cells:-1])
-        assert not np.isnan(frames[-2]["mid"]).any()
+            assert fr.stage == "depthwise" and np.isnan(fr.output).all()
+        assert all(fr.stage == "pointwise" for fr in frames[n_cells:-1])
+        assert not np.isnan(frames[-2].mid).any()
     if anim.kind == "transpose" and view == "scatter":
         # the canvas cut by crop, plus bias and activation, is the output
         m = anim.meta
-        canvas = np.nan_to_num(frames[-2]["canvas"] if len(frames) > 1 else 0.0)
+        canvas = np.nan_to_num(frames[-2].canvas if len(frames) > 1 else 0.0)
         if len(frames) > 1:
-            cut = canvas[tuple(slice(c, c + o) for c, o in zip(m["crop"], m["output_shape"]))]
-            pre = frames[-1]["pre_activation"]
+            cut = canvas[tuple(slice(c, c + o) for c, o in zip(m.crop, m.output_shape))]
+            pre = frames[-1].pre_activation
             pre_last = pre[0] if anim.data_format == "channels_last" else \
                 np.moveaxis(pre[0], 0, -1)
-            bias = m["bias"] if m["bias"] is not None else 0.0
+            bias = m.bias if m.bias is not None else 0.0
             np.testing.assert_allclose(cut + bias, pre_last, rtol=1e-12, atol=1e-12)
 
 
@@ -252,8 +240,8 @@ def test_reshaping_frames_are_computed(case):
     anim, y = check_animation(layer, x, granularity)
     if anim.kind == "interpolate" and anim.granularity == "cell":
         for fr in anim.frames:
-            w = fr["in_weights"]
-            assert len(w) == len(fr["in_cells"])
+            w = fr.in_weights
+            assert len(w) == len(fr.in_cells)
             if len(w):
                 assert abs(w.sum() - 1.0) < 1e-4  # every method's weights sum to 1
 
@@ -284,35 +272,35 @@ def test_same_padding_is_tensorflows_asymmetric_and_causal_left_only():
     from engine.layers import Conv1D, Conv2D
     x = _rng(2).standard_normal((1, 6, 6, 1)).astype(np.float32)
     anim, _ = check_animation(Conv2D(1, 2, padding="same"), x)
-    assert anim.meta["pads"] == ((0, 1), (0, 1))  # the odd extra zero at the end
-    cat = anim.meta["input_category"]
+    assert anim.meta.pads == ((0, 1), (0, 1))  # the odd extra zero at the end
+    cat = anim.meta.input_category
     assert cat.shape == (7, 7) and (cat[-1] == A.PAD).all() and (cat[:-1, :-1] == A.REAL).all()
     x1 = _rng(3).standard_normal((1, 8, 1)).astype(np.float32)
     anim, _ = check_animation(Conv1D(1, 3, padding="causal", dilation_rate=2), x1)
-    assert anim.meta["pads"] == ((4, 0),)
-    assert list(anim.meta["input_category"]) == [A.PAD] * 4 + [A.REAL] * 8
+    assert anim.meta.pads == ((4, 0),)
+    assert list(anim.meta.input_category) == [A.PAD] * 4 + [A.REAL] * 8
     # the first output cell reads 2 padding zeros and input cell 0
-    taps = anim.frames[0]["taps"]
-    assert list(taps["input_index"][:, 0]) == [-4, -2, 0]
-    assert list(taps["inside"]) == [False, False, True]
+    taps = anim.frames[0].taps
+    assert list(taps.input_index[:, 0]) == [-4, -2, 0]
+    assert list(taps.inside) == [False, False, True]
 
 
 def test_dilation_gaps_and_unread_cells():
     from engine.layers import Conv2D
     x = _rng(4).standard_normal((1, 7, 7, 1)).astype(np.float32)
     anim, _ = check_animation(Conv2D(1, 3, dilation_rate=2), x)
-    cells = anim.frames[0]["in_cells"]
+    cells = anim.frames[0].in_cells
     assert sorted(map(tuple, cells)) == [(r, c) for r in (0, 2, 4) for c in (0, 2, 4)]
     anim, _ = check_animation(Conv2D(1, 1, strides=3), x)  # stride > kernel skips cells
-    assert (anim.meta["input_category"] == A.UNUSED).sum() == 49 - 9
+    assert (anim.meta.input_category == A.UNUSED).sum() == 49 - 9
 
 
 def test_groups_map_filters_to_channels():
     from engine.layers import Conv2D
     x = _rng(5).standard_normal((1, 5, 5, 4)).astype(np.float32)
     anim, _ = check_animation(Conv2D(6, 3, groups=2), x)
-    assert anim.meta["group_map"] == [[0, 1]] * 3 + [[2, 3]] * 3
-    assert anim.frames[0]["taps"]["products"].shape == (9, 2, 6)
+    assert anim.meta.group_map == [[0, 1]] * 3 + [[2, 3]] * 3
+    assert anim.frames[0].taps.products.shape == (9, 2, 6)
 
 
 def test_transposed_views_agree_and_show_output_padding():
@@ -323,20 +311,20 @@ def test_transposed_views_agree_and_show_output_padding():
     gather, _ = check_animation(layer, x, view="gather")
     assert len(scatter.frames) == 3 * 4 + 1
     assert len(gather.frames) == y.shape[1] * y.shape[2] + 1
-    np.testing.assert_allclose(scatter.frames[-1]["computed"], gather.frames[-1]["computed"],
+    np.testing.assert_allclose(scatter.frames[-1].computed, gather.frames[-1].computed,
                                rtol=1e-12, atol=1e-12)
     # output_padding: the last row / column are past every stamp
-    assert (scatter.meta["canvas_category"][-1] == A.OUTPUT_PAD).all()
-    cat = gather.meta["input_category"]
+    assert (scatter.meta.canvas_category[-1] == A.OUTPUT_PAD).all()
+    cat = gather.meta.input_category
     assert (cat[-1] == A.OUTPUT_PAD).all() and (cat == A.STRIDE_ZERO).any()
     # the gather view's dilated input holds the input at stride spacing
-    view = gather.meta["input_view"]
-    pos = gather.meta["input_positions"]
+    view = gather.meta.input_view
+    pos = gather.meta.input_positions
     assert np.array_equal(view[tuple(pos.T)], x[0].reshape(-1, 2))
     # overlapping stamps: some canvas cell receives several stamps (partial sums)
-    counts = np.zeros(scatter.meta["canvas_shape"], int)
+    counts = np.zeros(scatter.meta.canvas_shape, int)
     for fr in scatter.frames[:-1]:
-        np.add.at(counts, tuple(fr["canvas_cells"].T), 1)
+        np.add.at(counts, tuple(fr.canvas_cells.T), 1)
     assert counts.max() >= 2
 
 
@@ -345,29 +333,29 @@ def test_transposed_same_padding_is_cropped():
     x = _rng(7).standard_normal((1, 4, 1)).astype(np.float32)
     anim, y = check_animation(Conv1DTranspose(1, 4, strides=2, padding="same"), x)
     m = anim.meta
-    assert y.shape[1] == 8 and m["canvas_shape"] == (10,)
-    assert m["crop"] == (1,) and m["crop_after"] == (1,)
-    assert list(m["canvas_category"]) == [A.CROPPED] + [A.REAL] * 8 + [A.CROPPED]
+    assert y.shape[1] == 8 and m.canvas_shape == (10,)
+    assert m.crop == (1,) and m.crop_after == (1,)
+    assert list(m.canvas_category) == [A.CROPPED] + [A.REAL] * 8 + [A.CROPPED]
 
 
 def test_zeropadding_and_cropping_sides():
     from engine.layers import Cropping2D, ZeroPadding2D
     x = _rng(8).standard_normal((1, 4, 5, 1)).astype(np.float32)
     anim, y = check_animation(ZeroPadding2D(((1, 2), (0, 3))), x)
-    assert [fr["stage"] for fr in anim.frames] == ["copy", "pad", "pad", "pad"]
-    assert [len(fr["out_cells"]) for fr in anim.frames[1:]] == [8, 16, 12]
-    assert "top: +1 row" in anim.frames[1]["caption"]
+    assert [fr.stage for fr in anim.frames] == ["copy", "pad", "pad", "pad"]
+    assert [len(fr.out_cells) for fr in anim.frames[1:]] == [8, 16, 12]
+    assert "top: +1 row" in anim.frames[1].caption
     anim, y = check_animation(Cropping2D(((1, 0), (2, 1))), x)
-    assert [fr["stage"] for fr in anim.frames] == ["crop", "crop", "crop", "copy"]
-    assert anim.frames[1]["cut"].sum() == 5 + 2 * 3 and anim.frames[2]["cut"].sum() == 14
-    assert np.isnan(anim.frames[2]["output"]).all()
+    assert [fr.stage for fr in anim.frames] == ["crop", "crop", "crop", "copy"]
+    assert anim.frames[1].cut.sum() == 5 + 2 * 3 and anim.frames[2].cut.sum() == 14
+    assert np.isnan(anim.frames[2].output).all()
 
 
 def test_upsampling_nearest_repeats_blocks():
     from engine.layers import UpSampling3D
     x = _rng(9).standard_normal((1, 2, 2, 3, 1)).astype(np.float32)
     anim, _ = check_animation(UpSampling3D((2, 1, 2)), x)
-    assert len(anim.frames) == 12 and all(len(fr["out_cells"]) == 4 for fr in anim.frames)
+    assert len(anim.frames) == 12 and all(len(fr.out_cells) == 4 for fr in anim.frames)
 
 
 @pytest.mark.parametrize("method", ["bilinear", "bicubic", "lanczos3", "lanczos5", "area"])
@@ -377,9 +365,9 @@ def test_interpolation_sources_and_weights(method):
     anim, y = check_animation(UpSampling2D((2, 3), interpolation=method), x)
     assert len(anim.frames) == 6 * 12
     fr = anim.frames[7]
-    vals = x[0][tuple(fr["in_cells"].T)]
-    np.testing.assert_allclose(fr["in_weights"] @ vals.astype(np.float64),
-                               fr["output"][0][tuple(fr["out_cells"][0])], rtol=1e-5, atol=1e-6)
+    vals = x[0][tuple(fr.in_cells.T)]
+    np.testing.assert_allclose(fr.in_weights @ vals.astype(np.float64),
+                               fr.output[0][tuple(fr.out_cells[0])], rtol=1e-5, atol=1e-6)
 
 
 def test_frame_cap_message_and_auto_rows():
@@ -398,29 +386,29 @@ def test_frame_cap_message_and_auto_rows():
 
 def test_contribution_levels_counts():
     from engine.layers import Conv2D, UpSampling1D
-    lv = A.contribution_levels([Conv2D(2, 3), Conv2D(1, 3)], (1, 8, 8, 1), (2, 2),
-                               use_engine_receptive=False)
+    lv = A.contribution_levels([Conv2D(2, 3), Conv2D(1, 3)], (1, 8, 8, 1), (2, 2))
     row = np.array([1, 2, 3, 2, 1])
     expect = np.zeros((8, 8))
     expect[2:7, 2:7] = 2 * np.outer(row, row)  # 2 filters in between: two paths each
-    np.testing.assert_allclose(lv["maps"][0], expect)
-    assert lv["maps"][-1][2, 2] == 1 and lv["maps"][-1].sum() == 1
-    assert lv["maps"][1].shape == (6, 6) and (lv["maps"][1] != 0).sum() == 9
-    lv = A.contribution_levels([UpSampling1D(3)], (1, 5, 1), (7,), use_engine_receptive=False)
-    assert list(lv["maps"][0]) == [0, 0, 1, 0, 0]
+    np.testing.assert_allclose(lv.maps[0], expect)
+    assert lv.maps[-1][2, 2] == 1 and lv.maps[-1].sum() == 1
+    assert lv.maps[1].shape == (6, 6) and (lv.maps[1] != 0).sum() == 9
+    lv = A.contribution_levels([UpSampling1D(3)], (1, 5, 1), (7,))
+    assert list(lv.maps[0]) == [0, 0, 1, 0, 0]
 
 
 def test_contribution_levels_match_engine_receptive():
-    pytest.importorskip("engine.receptive")
+    from engine.receptive import contribution_map
     from engine.layers import Conv2DTranspose, Conv2D, UpSampling2D
     for layers, shape, index in (
             ([Conv2D(2, 3, strides=2, padding="same"), Conv2D(1, 3, dilation_rate=2)],
              (1, 12, 12, 2), (1, 1)),
             ([Conv2DTranspose(1, 3, strides=2), Conv2D(1, 2)], (1, 4, 4, 1), (3, 4)),
             ([UpSampling2D(2, interpolation="bilinear")], (1, 4, 4, 1), (3, 2))):
-        ours = A.contribution_levels(layers, shape, index, use_engine_receptive=False)
-        theirs = A.contribution_levels(layers, shape, index)
-        for a, b in zip(ours["maps"], theirs["maps"]):
+        ours = A.contribution_levels(layers, shape, index)
+        theirs = [contribution_map(layers[k:], (1,) + ours.shapes[k][1:], index)
+                  for k in range(len(layers))] + [ours.maps[-1]]
+        for a, b in zip(ours.maps, theirs):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from engine.animate import (
     CATEGORY_NAMES, CROPPED, CUT, OUTPUT_PAD, PAD, REAL, STRIDE_ZERO, UNUSED, Animation,
+    ContributionLevels, ConvTaps, Frame,
 )
 
 SPEEDS = {"slow": 900, "normal": 450, "fast": 150, "fastest": 40}  # ms per frame
@@ -171,6 +172,27 @@ def _labels(n: int, offset: int) -> list:
     return [str(i - offset) for i in range(n)]
 
 
+def _slice_window(win, rank: int, s: int) -> Optional[tuple]:
+    """A window ``(lo, hi)`` (spatial corners, inclusive) → ``(r0, c0, r1, c1)`` on slice
+    ``s`` of the panel grids, None when it misses the slice."""
+    if win is None:
+        return None
+    lo, hi = np.asarray(win[0]), np.asarray(win[1])
+    if rank == 1:
+        return 0, lo[0], 0, hi[0]
+    if rank == 2:
+        return lo[0], lo[1], hi[0], hi[1]
+    return (lo[1], lo[2], hi[1], hi[2]) if lo[0] <= s <= hi[0] else None
+
+
+def _per_slice(seq: Optional[list], rank: int, n_slices: int, split) -> list:
+    """Per slice, the list ``[split(item)[s] for item in seq]`` (None lists for no seq)."""
+    if seq is None:
+        return [None] * n_slices
+    parts = [split(item) for item in seq]
+    return [[p[s] for p in parts] for s in range(n_slices)]
+
+
 def _tensor_panels(title: str, values_per_frame: list, rank: int, row: int, zrange=(-1, 1),
                    overlay=None, boxes=None, window=None, box_color=TAP_COLOR,
                    offset=None, colorscale=VALUE_SCALE, hover="value") -> list:
@@ -182,48 +204,23 @@ def _tensor_panels(title: str, values_per_frame: list, rank: int, row: int, zran
     tick labels (padding shown with negative indices).
     """
     first = _grid_slices(values_per_frame[0], rank)
-    n_slices = len(first)
-    slices_z = [[_grid_slices(v, rank)[s] for v in values_per_frame] for s in range(n_slices)]
-    slices_ov = None
-    if overlay is not None:
-        slices_ov = [[_grid_slices(o, rank)[s] for o in overlay] for s in range(n_slices)]
-    slices_boxes = None
-    if boxes is not None:
-        per = [_cells_by_slice(b, rank, n_slices) for b in boxes]
-        slices_boxes = [[p[s] for p in per] for s in range(n_slices)]
-    slices_win = None
-    if window is not None:
-        slices_win = [[] for _ in range(n_slices)]
-        for w in window:
-            for s in range(n_slices):
-                if w is None:
-                    slices_win[s].append(None)
-                    continue
-                lo, hi = (np.asarray(w[0]), np.asarray(w[1]))
-                if rank == 1:
-                    slices_win[s].append((0, lo[0], 0, hi[0]))
-                elif rank == 2:
-                    slices_win[s].append((lo[0], lo[1], hi[0], hi[1]))
-                elif lo[0] <= s <= hi[0]:
-                    slices_win[s].append((lo[1], lo[2], hi[1], hi[2]))
-                else:
-                    slices_win[s].append(None)
+    n = len(first)
+    z = _per_slice(values_per_frame, rank, n, lambda v: _grid_slices(v, rank))
+    overlays = _per_slice(overlay, rank, n, lambda o: _grid_slices(o, rank))
+    outlined = _per_slice(boxes, rank, n, lambda b: _cells_by_slice(b, rank, n))
+    windows = _per_slice(window, rank, n, lambda w: [_slice_window(w, rank, s)
+                                                     for s in range(n)])
     off = tuple(offset) if offset is not None else (0,) * rank
     panels = []
-    for s in range(n_slices):
-        name = title
-        if rank == 3:
-            name = f"{title} · d={s - off[0]}" if s == 0 else f"d={s - off[0]}"
+    for s in range(n):
+        name = title if rank < 3 else f"{title} · d={s - off[0]}" if s == 0 else \
+            f"d={s - off[0]}"
         h, w = first[s].shape
         panels.append(_Panel(
-            title=name, row=row, z=slices_z[s], zrange=zrange, colorscale=colorscale,
-            overlay=None if slices_ov is None else slices_ov[s],
-            boxes=None if slices_boxes is None else slices_boxes[s], box_color=box_color,
-            window=None if slices_win is None else slices_win[s],
-            col_labels=_labels(w, off[-1]),
-            row_labels=_labels(h, off[-2]) if rank >= 2 else [""],
-            hover=hover,
-        ))
+            title=name, row=row, z=z[s], zrange=zrange, colorscale=colorscale,
+            overlay=overlays[s], boxes=outlined[s], box_color=box_color, window=windows[s],
+            col_labels=_labels(w, off[-1]), row_labels=_labels(h, off[-2]) if rank >= 2 else
+            [""], hover=hover))
     return panels
 
 
@@ -296,10 +293,6 @@ def _window_path(win):
             [r0 - .5, r0 - .5, r1 + .5, r1 + .5, r0 - .5])
 
 
-def _pick(seq, i):
-    return seq[0] if len(seq) == 1 else seq[i]
-
-
 def _overlay_grid(cat: np.ndarray):
     cat = np.asarray(cat)
     z = np.where(cat > 0, cat, np.nan).astype(np.float64)
@@ -319,198 +312,256 @@ def _overlay_scale():
     return scale
 
 
-def _assemble(panels: list, titles: list, duration: int, active: int,
-              show_values: Optional[bool], height: Optional[int], legend: list,
-              max_width: int = 900, max_height: int = 1500,
-              controls: bool = True) -> go.Figure:
-    n_frames = len(titles)
-    # rows of panels; a row too wide for readable cells wraps onto several rows
-    gap_px, title_px, vgap_px = 34.0, 44.0, 16.0
-    left, right, top, bottom = 34, 16, 70, (172 if controls else 16 + 24 * bool(legend))
-    avail = max_width - left - right
+# --------------------------------------------------------------------------- layout
 
-    def slot_cells(p, cell):  # a panel's width in cells, widened for its title
-        return max(p.shape[1], (len(p.title) * 6.4 + 4) / cell)
+GAP_PX, TITLE_PX, VGAP_PX = 34.0, 44.0, 16.0  # between panels, above a row, between rows
+MAX_CELL_PX, MIN_CELL_PX = 44.0, 6.0
+MARGIN_LEFT, MARGIN_RIGHT, TITLE_TOP = 34, 16, 70
 
+
+@dataclass
+class _Grid:
+    """Where the panels go: ``rows`` of panels, the cell size and the plot area (pixels),
+    the figure's margins (``l``, ``r``, ``t``, ``b``)."""
+
+    rows: list
+    cell_px: float
+    plot_w: float
+    plot_h: float
+    margin: dict
+
+
+def _slot_cells(p: _Panel, cell_px: float) -> float:
+    """A panel's width in cells, widened for its title."""
+    return max(p.shape[1], (len(p.title) * 6.4 + 4) / cell_px)
+
+
+def _row_cells(ps: list) -> int:
+    return max(p.shape[0] for p in ps)
+
+
+def _wrap_rows(panels: list, avail: float) -> list:
+    """Panels grouped by their ``row``; a row too wide for cells of :data:`WRAP_CELL_PX`
+    wraps onto several rows."""
     rows = []
     for r in sorted({p.row for p in panels}):
         cur, used = [], 0.0
         for p in [p for p in panels if p.row == r]:
-            need = slot_cells(p, WRAP_CELL_PX) * WRAP_CELL_PX + (gap_px if cur else 0)
+            need = _slot_cells(p, WRAP_CELL_PX) * WRAP_CELL_PX + (GAP_PX if cur else 0)
             if cur and used + need > avail:
                 rows.append(cur)
                 cur, used = [], 0.0
-                need -= gap_px
+                need -= GAP_PX
             cur.append(p)
             used += need
         rows.append(cur)
-    heights = [max(p.shape[0] for p in ps) for ps in rows]
-    cell_px = 44.0
+    return rows
+
+
+def _cell_px(rows: list, avail: float, room_h: float) -> float:
+    """The largest cell size at which every row fits ``avail`` pixels wide and all the rows
+    ``room_h`` pixels high (between :data:`MIN_CELL_PX` and :data:`MAX_CELL_PX`)."""
+    cell = MAX_CELL_PX
     for ps in rows:
         for _ in range(3):  # the title widths depend on the cell size: iterate
-            width = sum(slot_cells(p, cell_px) for p in ps)
-            cell_px = min(cell_px, (avail - gap_px * (len(ps) - 1)) / width)
-    cell_px = min(cell_px, (max_height - top - bottom - len(rows) * title_px
-                            - vgap_px * (len(rows) - 1)) / max(sum(heights), 1))
-    cell_px = max(cell_px, 6.0)
-    row_px = [sum(slot_cells(p, cell_px) for p in ps) * cell_px + gap_px * (len(ps) - 1)
-              for ps in rows]
-    plot_w = max(max(row_px), 300.0)
-    plot_h = sum(title_px + h * cell_px for h in heights) + vgap_px * (len(rows) - 1)
-    fig_w = int(plot_w + left + right)
-    chars = max(40, int(fig_w / 6.6))
+            width = sum(_slot_cells(p, cell) for p in ps)
+            cell = min(cell, (avail - GAP_PX * (len(ps) - 1)) / width)
+    cells_high = sum(_row_cells(ps) for ps in rows)
+    cell = min(cell, (room_h - len(rows) * TITLE_PX - VGAP_PX * (len(rows) - 1))
+               / max(cells_high, 1))
+    return max(cell, MIN_CELL_PX)
+
+
+def _grid(panels: list, titles: list, height: Optional[int], bottom: int, max_width: int,
+          max_height: int) -> tuple:
+    """``(_Grid, titles wrapped to the figure's width)``."""
+    avail = max_width - MARGIN_LEFT - MARGIN_RIGHT
+    rows = _wrap_rows(panels, avail)
+    cell = _cell_px(rows, avail, max_height - TITLE_TOP - bottom)
+    plot_w = max(max(sum(_slot_cells(p, cell) for p in ps) * cell + GAP_PX * (len(ps) - 1)
+                     for ps in rows), 300.0)
+    plot_h = sum(TITLE_PX + _row_cells(ps) * cell for ps in rows) + VGAP_PX * (len(rows) - 1)
+    chars = max(40, int((plot_w + MARGIN_LEFT + MARGIN_RIGHT) / 6.6))
     titles = [_wrap(t, chars) for t in titles]
     top = 34 + 17 * max(t.count("<br>") + 1 for t in titles)
     fig_h = int(height or (plot_h + top + bottom))
-    plot_h = fig_h - top - bottom
+    margin = {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": top, "b": bottom}
+    return _Grid(rows, cell, plot_w, fig_h - top - bottom, margin), titles
 
-    def below(px):  # paper y of a point ``px`` pixels below the plot area
-        return -px / plot_h
 
-    layout: dict = {
-        "width": fig_w,
-        "height": fig_h,
-        "margin": {"l": left, "r": right, "t": top, "b": bottom, "autoexpand": False},
+def _figure_layout(grid: _Grid, title: str, legend: list) -> dict:
+    m = grid.margin
+    return {
+        "width": int(grid.plot_w + m["l"] + m["r"]),
+        "height": int(grid.plot_h + m["t"] + m["b"]),
+        "margin": dict(m, autoexpand=False),
         "plot_bgcolor": "#f1f1f1",
         "showlegend": bool(legend),
-        "legend": {"orientation": "h", "x": 0, "y": below(8), "yanchor": "top",
+        "legend": {"orientation": "h", "x": 0, "y": -8 / grid.plot_h, "yanchor": "top",
                    "font": {"size": 11}},
-        "title": {"text": titles[min(active, n_frames - 1)], "x": 0, "xref": "paper",
-                  "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top",
-                  "pad": {"t": 14}, "font": {"size": 13}},
+        "title": {"text": title, "x": 0, "xref": "paper", "xanchor": "left", "y": 1,
+                  "yref": "container", "yanchor": "top", "pad": {"t": 14},
+                  "font": {"size": 13}},
         "hoverlabel": {"font": {"size": 11}},
     }
-    traces: list = []
-    dynamic: list = []  # (trace index, function frame -> trace update)
 
-    def add(trace, updater=None):
-        traces.append(trace)
-        if updater is not None:
-            dynamic.append((len(traces) - 1, updater))
 
-    y_px = 0.0  # from the top of the plot area
-    axis_n = 0
-    for ps, row_h in zip(rows, heights):
-        y_px += title_px
+def _placements(grid: _Grid):
+    """``(panel, axis suffix, x domain, y domain)`` of every panel, rows top down."""
+    cell, n, y_px = grid.cell_px, 0, 0.0
+    for ps in grid.rows:
+        y_px += TITLE_PX
         x_px = 0.0
         for p in ps:
-            axis_n += 1
-            sx = "" if axis_n == 1 else str(axis_n)
+            n += 1
             h, w = p.shape
-            x0, x1 = x_px / plot_w, (x_px + w * cell_px) / plot_w
-            x_px += slot_cells(p, cell_px) * cell_px + gap_px
-            y1 = 1 - y_px / plot_h
-            y0 = 1 - (y_px + h * cell_px) / plot_h
-            text_on = show_values if show_values is not None else cell_px >= MIN_TEXT_CELL_PX
-            font_size = max(7, min(13, int(cell_px * 0.33)))
-            layout[f"xaxis{sx}"] = {
-                "domain": [max(0.0, x0), min(1.0, x1)], "anchor": f"y{sx}",
-                "showgrid": False, "zeroline": False, "side": "top", "fixedrange": True,
-                "title": {"text": p.title, "font": {"size": 12}, "standoff": 2},
-                "tickfont": {"size": 9}, "range": [-0.5, w - 0.5],
-                **({"tickvals": list(range(w)), "ticktext": p.col_labels}
-                   if p.col_labels and w <= MAX_TEXT_CELLS else {}),
-                **({"showticklabels": False} if w > 40 else {}),
-            }
-            layout[f"yaxis{sx}"] = {
-                "domain": [max(0.0, y0), min(1.0, y1)], "anchor": f"x{sx}",
-                "showgrid": False, "zeroline": False, "fixedrange": True,
-                "range": [h - 0.5, -0.5], "scaleanchor": f"x{sx}", "constrain": "domain",
-                "tickfont": {"size": 9},
-                **({"tickvals": list(range(h)), "ticktext": p.row_labels}
-                   if p.row_labels and h <= MAX_TEXT_CELLS else {}),
-                **({"showticklabels": False} if h == 1 else {}),
-            }
-            axes = {"xaxis": f"x{sx}", "yaxis": f"y{sx}"}
-            zmin, zmax = p.zrange
-            cols_l = p.col_labels or [str(j) for j in range(w)]
-            rows_l = p.row_labels if p.row_labels and len(p.row_labels) == h else \
-                [str(i) for i in range(h)]
-            where = [[f"[{cl}]" if h == 1 else f"[{rl}, {cl}]" for cl in cols_l]
-                     for rl in rows_l]
-            hover = f"%{{customdata}} {p.hover} %{{z:.4g}}<extra>{p.title}</extra>"
+            x = [max(0.0, x_px / grid.plot_w), min(1.0, (x_px + w * cell) / grid.plot_w)]
+            y = [max(0.0, 1 - (y_px + h * cell) / grid.plot_h), min(1.0, 1 - y_px / grid.plot_h)]
+            yield p, "" if n == 1 else str(n), x, y
+            x_px += _slot_cells(p, cell) * cell + GAP_PX
+        y_px += _row_cells(ps) * cell + VGAP_PX
 
-            def heat_update(i, p=p):
-                return {"z": _z(_pick(p.z, i))}
 
-            heat = {"type": "heatmap", **axes, "colorscale": p.colorscale, "zmin": zmin,
-                    "zmax": zmax, "showscale": False, "xgap": 1, "ygap": 1,
-                    "hovertemplate": hover, "hoverongaps": False, "customdata": where,
-                    **heat_update(active if len(p.z) > 1 else 0)}
-            if text_on:
-                heat.update(texttemplate="%{z:" + _d3_format(*p.z[-1:], *p.z[:1]) + "}",
-                            textfont={"size": font_size})
-            add(heat, heat_update if len(p.z) > 1 else None)
-            if p.overlay is not None:
-                def ov_update(i, p=p):
-                    z, text = _overlay_grid(_pick(p.overlay, i))
-                    return {"z": z, "text": text}
+def _axes_layout(p: _Panel, sx: str, x: list, y: list) -> dict:
+    """The x and y axes of one panel: domains, ranges (rows top-down), tick labels."""
+    h, w = p.shape
+    xaxis = {"domain": x, "anchor": f"y{sx}", "showgrid": False, "zeroline": False,
+             "side": "top", "fixedrange": True, "range": [-0.5, w - 0.5],
+             "title": {"text": p.title, "font": {"size": 12}, "standoff": 2},
+             "tickfont": {"size": 9}}
+    if p.col_labels and w <= MAX_TEXT_CELLS:
+        xaxis.update(tickvals=list(range(w)), ticktext=p.col_labels)
+    if w > 40:
+        xaxis["showticklabels"] = False
+    yaxis = {"domain": y, "anchor": f"x{sx}", "showgrid": False, "zeroline": False,
+             "fixedrange": True, "range": [h - 0.5, -0.5], "scaleanchor": f"x{sx}",
+             "constrain": "domain", "tickfont": {"size": 9}}
+    if p.row_labels and h <= MAX_TEXT_CELLS:
+        yaxis.update(tickvals=list(range(h)), ticktext=p.row_labels)
+    if h == 1:
+        yaxis["showticklabels"] = False
+    return {f"xaxis{sx}": xaxis, f"yaxis{sx}": yaxis}
 
-                ov = {"type": "heatmap", **axes, "colorscale": _overlay_scale(),
-                      "zmin": 0.5, "zmax": 6.5, "showscale": False, "xgap": 1, "ygap": 1,
-                      "hoverinfo": "skip", "hoverongaps": False,
-                      **ov_update(active if len(p.overlay) > 1 else 0)}
-                if text_on:
-                    ov.update(texttemplate="%{text}",
-                              textfont={"size": font_size, "color": "#555"})
-                add(ov, ov_update if len(p.overlay) > 1 else None)
-            if p.boxes is not None:
-                def box_update(i, p=p):
-                    xs, ys = _rect_path(_pick(p.boxes, i))
-                    return {"x": xs, "y": ys}
 
-                add({"type": "scatter", "mode": "lines", **axes, "hoverinfo": "skip",
-                     "line": {"color": p.box_color, "width": 2.2}, "showlegend": False,
-                     **box_update(active if len(p.boxes) > 1 else 0)},
-                    box_update if len(p.boxes) > 1 else None)
-            if p.window is not None:
-                def win_update(i, p=p):
-                    xs, ys = _window_path(_pick(p.window, i))
-                    return {"x": xs, "y": ys}
+# --------------------------------------------------------------------------- traces
 
-                add({"type": "scatter", "mode": "lines", **axes, "hoverinfo": "skip",
-                     "line": {"color": WINDOW_COLOR, "width": 2.5, "dash": "dash"},
-                     "showlegend": False, **win_update(active if len(p.window) > 1 else 0)},
-                    win_update if len(p.window) > 1 else None)
-        y_px += row_h * cell_px + vgap_px
+def _trace(seq: list, make, base: dict, active: int) -> tuple:
+    """``(trace, updater)``: ``base`` plus ``make(value)`` of the shown frame; the updater
+    ``i → make(seq[i])`` is None for a static ``seq`` (length 1)."""
+    if len(seq) == 1:
+        return dict(base, **make(seq[0])), None
+    return dict(base, **make(seq[active])), lambda i: make(seq[i])
 
-    for name, color in legend:  # legend-only entries for the cell categories
-        traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
-                       "marker": {"symbol": "square", "size": 12, "color": color,
-                                  "line": {"color": "#888", "width": 1}},
-                       "name": name, "showlegend": True, "xaxis": "x", "yaxis": "y"})
 
-    if not controls:
-        return _fast_figure(traces, layout, [])
+def _hover_cells(p: _Panel) -> list:
+    h, w = p.shape
+    cols = p.col_labels or [str(j) for j in range(w)]
+    rows = p.row_labels if p.row_labels and len(p.row_labels) == h else \
+        [str(i) for i in range(h)]
+    return [[f"[{c}]" if h == 1 else f"[{r}, {c}]" for c in cols] for r in rows]
+
+
+def _heat_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> tuple:
+    base = {"type": "heatmap", **axes, "colorscale": p.colorscale, "zmin": p.zrange[0],
+            "zmax": p.zrange[1], "showscale": False, "xgap": 1, "ygap": 1,
+            "hovertemplate": f"%{{customdata}} {p.hover} %{{z:.4g}}<extra>{p.title}</extra>",
+            "hoverongaps": False, "customdata": _hover_cells(p)}
+    if text:
+        base.update(texttemplate="%{z:" + _d3_format(*p.z[-1:], *p.z[:1]) + "}",
+                    textfont=text)
+    return _trace(p.z, lambda z: {"z": _z(z)}, base, active)
+
+
+def _overlay_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> tuple:
+    base = {"type": "heatmap", **axes, "colorscale": _overlay_scale(), "zmin": 0.5,
+            "zmax": 6.5, "showscale": False, "xgap": 1, "ygap": 1, "hoverinfo": "skip",
+            "hoverongaps": False}
+    if text:
+        base.update(texttemplate="%{text}", textfont=dict(text, color="#555"))
+
+    def make(cat):
+        z, labels = _overlay_grid(cat)
+        return {"z": z, "text": labels}
+
+    return _trace(p.overlay, make, base, active)
+
+
+def _line_trace(seq: list, path, axes: dict, line: dict, active: int) -> tuple:
+    base = {"type": "scatter", "mode": "lines", **axes, "hoverinfo": "skip", "line": line,
+            "showlegend": False}
+
+    def make(value):
+        xs, ys = path(value)
+        return {"x": xs, "y": ys}
+
+    return _trace(seq, make, base, active)
+
+
+def _panel_traces(p: _Panel, sx: str, cell_px: float, show_values: Optional[bool],
+                  active: int) -> list:
+    """The ``(trace, updater)`` pairs of one panel: values, category overlay, outlined
+    cells, dashed window."""
+    axes = {"xaxis": f"x{sx}", "yaxis": f"y{sx}"}
+    text_on = show_values if show_values is not None else cell_px >= MIN_TEXT_CELL_PX
+    text = {"size": max(7, min(13, int(cell_px * 0.33)))} if text_on else None
+    out = [_heat_trace(p, axes, text, active)]
+    if p.overlay is not None:
+        out.append(_overlay_trace(p, axes, text, active))
+    if p.boxes is not None:
+        out.append(_line_trace(p.boxes, _rect_path, axes,
+                               {"color": p.box_color, "width": 2.2}, active))
+    if p.window is not None:
+        out.append(_line_trace(p.window, _window_path, axes,
+                               {"color": WINDOW_COLOR, "width": 2.5, "dash": "dash"}, active))
+    return out
+
+
+def _legend_traces(legend: list) -> list:
+    """Legend-only entries (the cell categories, outline colours)."""
+    return [{"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+             "marker": {"symbol": "square", "size": 12, "color": color,
+                        "line": {"color": "#888", "width": 1}},
+             "name": name, "showlegend": True, "xaxis": "x", "yaxis": "y"}
+            for name, color in legend]
+
+
+# --------------------------------------------------------------------------- controls
+
+def _frames(traces: list, dynamic: list, titles: list) -> list:
+    """One Plotly frame per title, updating the ``dynamic`` ``(trace index, updater)``."""
     idx = [t for t, _ in dynamic]
-    frames = []
-    for i in range(n_frames):
-        frames.append({
-            "name": str(i),
-            "data": [dict(fn(i), type=traces[t]["type"]) for t, fn in dynamic],
-            "traces": idx,
-            "layout": {"title": {"text": titles[i]}},
-        })
+    return [{"name": str(i), "traces": idx, "layout": {"title": {"text": title}},
+             "data": [dict(fn(i), type=traces[t]["type"]) for t, fn in dynamic]}
+            for i, title in enumerate(titles)]
 
-    def play(ms):
-        return [None, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True,
-                       "transition": {"duration": 0}, "mode": "immediate"}]
 
+def _play(ms: int) -> list:
+    return [None, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True,
+                   "transition": {"duration": 0}, "mode": "immediate"}]
+
+
+def _buttons(duration: int) -> list:
+    """Play / pause on the left, the speeds on the right (the closest one active)."""
     pause = [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
                       "transition": {"duration": 0}}]
-    layout["updatemenus"] = [
+    speeds = list(SPEEDS.values())
+    return [
         {"type": "buttons", "direction": "left", "showactive": False,
          "x": 0.0, "xanchor": "left", "y": 0, "yanchor": "top", "pad": {"t": 48, "r": 6},
-         "buttons": [{"label": "▶ Play", "method": "animate", "args": play(duration)},
+         "buttons": [{"label": "▶ Play", "method": "animate", "args": _play(duration)},
                      {"label": "❚❚ Pause", "method": "animate", "args": pause}]},
         {"type": "buttons", "direction": "left", "showactive": True,
-         "active": min(range(len(SPEEDS)), key=lambda k: abs(list(SPEEDS.values())[k] - duration)),
+         "active": min(range(len(speeds)), key=lambda k: abs(speeds[k] - duration)),
          "x": 1.0, "xanchor": "right", "y": 0, "yanchor": "top", "pad": {"t": 48},
-         "buttons": [{"label": name, "method": "animate", "args": play(ms)}
+         "buttons": [{"label": name, "method": "animate", "args": _play(ms)}
                      for name, ms in SPEEDS.items()]},
     ]
+
+
+def _slider(n_frames: int, active: int) -> dict:
+    """The step slider (tick labels hidden beyond 40 frames)."""
     many = n_frames > 40
-    layout["sliders"] = [{
+    return {
         "active": active, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top",
         "pad": {"t": 90, "b": 4},
         "currentvalue": {"prefix": "step ", "suffix": f" / {n_frames - 1}",
@@ -522,8 +573,31 @@ def _assemble(panels: list, titles: list, duration: int, active: int,
                    "args": [[str(i)], {"mode": "immediate", "transition": {"duration": 0},
                                        "frame": {"duration": 0, "redraw": True}}]}
                   for i in range(n_frames)],
-    }]
-    return _fast_figure(traces, layout, frames)
+    }
+
+
+def _assemble(panels: list, titles: list, duration: int, active: int,
+              show_values: Optional[bool], height: Optional[int], legend: list,
+              max_width: int = 900, max_height: int = 1500,
+              controls: bool = True) -> go.Figure:
+    """Panels → a figure: ``titles`` (one per frame, ``active`` shown first), with the
+    play / speed buttons and the step slider when ``controls``."""
+    bottom = 172 if controls else 16 + 24 * bool(legend)
+    grid, titles = _grid(panels, titles, height, bottom, max_width, max_height)
+    layout = _figure_layout(grid, titles[min(active, len(titles) - 1)], legend)
+    traces, dynamic = [], []
+    for p, sx, x, y in _placements(grid):
+        layout.update(_axes_layout(p, sx, x, y))
+        for trace, update in _panel_traces(p, sx, grid.cell_px, show_values, active):
+            if update is not None:
+                dynamic.append((len(traces), update))
+            traces.append(trace)
+    traces += _legend_traces(legend)
+    if not controls:
+        return _fast_figure(traces, layout, [])
+    layout["updatemenus"] = _buttons(duration)
+    layout["sliders"] = [_slider(len(titles), active)]
+    return _fast_figure(traces, layout, _frames(traces, dynamic, titles))
 
 
 def _fast_figure(traces: list, layout: dict, frames: list) -> go.Figure:
@@ -553,36 +627,53 @@ _ROWS = {1: {"input": 0, "output": 1, "kernel": 2},
 def _legend_for(*cats) -> list:
     seen = []
     for cat in cats:
-        if cat is None:
-            continue
         for k in sorted(int(v) for v in np.unique(np.asarray(cat))):
             if k > 0 and k not in [s for s, _ in seen]:
                 seen.append((k, CATEGORY_COLORS[k]))
     return [(CATEGORY_NAMES[k], color) for k, color in seen]
 
 
-def _out_channel(frame, fmt, c):
+def _out_channel(frame: Frame, data_format: str, c: int) -> np.ndarray:
     """A frame's output buffer (layer layout, batch 1) → spatial array of channel ``c``."""
-    y = frame["output"][0]
-    return y[..., c] if fmt == "channels_last" else y[c]
+    y = frame.output[0]
+    return y[..., c] if data_format == "channels_last" else y[c]
 
 
-def _tap_formula(frame, kernel_lookup, f, chans_local, max_terms=8) -> str:
-    """``x·w + …`` of the current cell for filter ``f`` from the frame's taps."""
-    taps = frame.get("taps")
-    if not taps or "products" not in taps:
-        return ""
-    prods = np.asarray(taps["products"])  # (K, cg, F)
-    terms = []
-    for k in range(prods.shape[0]):
-        for ci in chans_local:
-            xv = taps["x"][k][ci] if taps["x"].ndim > 1 else taps["x"][ci]
-            terms.append(f"{_paren(xv)}·{_paren(kernel_lookup(k, ci, f))}")
-    total = float(prods[:, :, f].sum())
+def _output_frames(anim: Animation, c: int) -> list:
+    """Channel ``c`` of the output: empty at the start, then after each step."""
+    return [np.full(anim.meta.output_shape, np.nan)] + [
+        _out_channel(fr, anim.data_format, c) for fr in anim.frames]
+
+
+def _per_frame(anim: Animation, fn, start) -> list:
+    """``start`` for the empty start frame, then ``fn(frame)`` for every step."""
+    return [start] + [fn(fr) for fr in anim.frames]
+
+
+def _step_titles(anim: Animation, start: str, extra=lambda fr: "") -> list:
+    """The start title, then per step ``<b>Layer</b> — step k/n: caption`` + ``extra(frame)``."""
+    head, n = f"<b>{anim.layer_name}</b> — ", len(anim.frames)
+    return [head + start] + [f"{head}step {fr.step + 1}/{n}: {fr.caption}{extra(fr)}"
+                             for fr in anim.frames]
+
+
+def _tap_formula(taps: ConvTaps, weight, f: int, pairs: list, max_terms: int = 8) -> str:
+    """``x·w + … = total`` of one output cell for filter ``f``: ``pairs`` lists the
+    ``(input channel of x, channel of the kernel)`` read, ``weight(k, ci, f)`` the kernel."""
+    terms = [f"{_paren(taps.x[k][c])}·{_paren(weight(k, ci, f))}"
+             for k in range(taps.products.shape[0]) for c, ci in pairs]
     shown = " + ".join(terms[:max_terms])
     if len(terms) > max_terms:
         shown += f" + … ({len(terms)} terms)"
-    return f"{shown} = <b>{total:.4g}</b>"
+    return f"{shown} = <b>{float(taps.products[:, :, f].sum()):.4g}</b>"
+
+
+def _cell_formula(fr: Frame, label: str, weight, f: int, pairs: list, stage=None) -> str:
+    """``<br>label: y[cell] = formula`` for a cell-granularity frame (of ``stage``), else ""."""
+    if not isinstance(fr.taps, ConvTaps) or (stage and fr.stage != stage):
+        return ""
+    cell = ", ".join(str(int(v)) for v in fr.out_cells[0])
+    return f"<br>{label}[{cell}] = {_tap_formula(fr.taps, weight, f, pairs)}"
 
 
 def _paren(v) -> str:
@@ -590,272 +681,272 @@ def _paren(v) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _conv_like(anim: Animation, f: int, channel: int):
-    m = anim.meta
-    fr = anim.frames
-    rank = anim.rank
-    kernel = m["kernel"]  # (*k, cg, F)
-    n_filters = kernel.shape[-1]
-    f = int(np.clip(f, 0, n_filters - 1))
-    chans = m["group_map"][f]
-    cg = len(chans)
-    shown_local = list(range(min(cg, MAX_CHANNEL_PANELS)))
+def _shown_channels(n: int, channel: int, rank: int) -> list:
+    """The channels drawn: the chosen one for 3-D volumes, else the first few."""
     if rank == 3:
-        shown_local = [int(np.clip(channel, 0, cg - 1))]
-    view = m["input_view"]
-    cat = m["input_category"]
-    origin = m.get("input_origin")
-    out_frames = [np.full(m["output_shape"], np.nan)] + [_out_channel(x, anim.data_format, f)
-                                                        for x in fr]
-    in_range = _vs(view)
-    out_range = _vs(fr[-1]["output"][0], fr[-1].get("computed", np.zeros(1))[0])
-    k_range = _vs(kernel)
-    boxes = [np.zeros((0, rank))] + [x["in_cells"] for x in fr]
-    windows = [None] + [(_bbox(x["in_cells"]) if x.get("taps") is not None else None)
-                        for x in fr]
-    out_boxes = [np.zeros((0, rank))] + [x["out_cells"] for x in fr]
-    panels = []
+        return [int(np.clip(channel, 0, n - 1))]
+    return list(range(min(n, MAX_CHANNEL_PANELS)))
+
+
+def _windows(anim: Animation, stage=None) -> list:
+    """Per figure frame the window (bounding box) of the taps read, cell steps only."""
+    return _per_frame(anim, lambda fr: _bbox(fr.in_cells) if fr.taps is not None and (
+        stage is None or fr.stage == stage) else None, None)
+
+
+def _conv_like(anim: Animation, f: int, channel: int):
+    """Conv, depthwise and the gather view: padded input, output, kernel per channel."""
+    m, rank = anim.meta, anim.rank
+    f = int(np.clip(f, 0, m.kernel.shape[-1] - 1))
+    chans = m.group_map[f]
+    shown = _shown_channels(len(chans), channel, rank)
     gather = anim.kind == "transpose"
-    for j, ci in enumerate(shown_local):
-        c = chans[ci]
-        if gather:
-            title = f"dilated + padded input · ch {c}"
-        else:
-            title = f"input{' (padded)' if cat.min() == PAD or (cat == PAD).any() else ''} · ch {c}"
-        panels += _tensor_panels(title, [view[..., c]], rank, 0,
-                                 **in_range, overlay=[cat], boxes=boxes, window=windows,
-                                 offset=origin)
-    out_title = f"output · filter {f}" if anim.kind == "conv" or gather else \
-        f"output · channel {f}"
-    rows = _ROWS[rank]
-    panels += _tensor_panels(out_title, out_frames, rank, rows["output"], **out_range,
-                             boxes=out_boxes, box_color=WRITE_COLOR)
-    kname = "flipped kernel" if gather else "kernel"
-    for ci in shown_local:
-        panels += _tensor_panels(f"{kname} [{'…, ' if rank > 1 else ''}{ci}, {f}]",
-                                 [kernel[..., ci, f]], rank, rows["kernel"], **k_range)
+    empty = np.zeros((0, rank))
+    in_title = "dilated + padded input" if gather else \
+        f"input{' (padded)' if (m.input_category == PAD).any() else ''}"
+    panels = []
+    for ci in shown:
+        panels += _tensor_panels(f"{in_title} · ch {chans[ci]}", [m.input_view[..., chans[ci]]],
+                                 rank, 0, **_vs(m.input_view), overlay=[m.input_category],
+                                 boxes=_per_frame(anim, lambda fr: fr.in_cells, empty),
+                                 window=_windows(anim), offset=m.input_origin)
+    word = "channel" if anim.kind == "depthwise" else "filter"
+    last = anim.frames[-1]
+    panels += _tensor_panels(f"output · {word} {f}", _output_frames(anim, f), rank,
+                             _ROWS[rank]["output"], **_vs(last.output[0], last.computed[0]),
+                             boxes=_per_frame(anim, lambda fr: fr.out_cells, empty),
+                             box_color=WRITE_COLOR)
+    for ci in shown:
+        panels += _tensor_panels(
+            f"{'flipped kernel' if gather else 'kernel'} [{'…, ' if rank > 1 else ''}{ci}, {f}]",
+            [m.kernel[..., ci, f]], rank, _ROWS[rank]["kernel"], **_vs(m.kernel))
     extra = ""
-    if cg > len(shown_local):
-        extra = f" (showing {len(shown_local)} of the {cg} input channels filter {f} reads)"
-    if m.get("groups", 1) > 1 and anim.kind == "conv":
-        extra += f" · groups={m['groups']}: filter {f} reads input channels {chans}"
+    if len(chans) > len(shown):
+        extra = f" (showing {len(shown)} of the {len(chans)} input channels filter {f} reads)"
+    if anim.kind == "conv" and m.groups > 1:
+        extra += f" · groups={m.groups}: filter {f} reads input channels {chans}"
+    flat = m.kernel.reshape(-1, m.kernel.shape[-2], m.kernel.shape[-1])
+    pairs = [(c, ci) for ci, c in enumerate(chans)]
+    titles = _step_titles(anim, f"start: the output is empty{extra}", lambda fr: _cell_formula(
+        fr, f"{word} {f}: y", lambda k, ci, ff: flat[k, ci, ff], f, pairs)
+        + (extra if fr.step == 0 else ""))
+    return panels, titles, _legend_for(m.input_category)
 
-    def lookup(k, ci, ff):
-        return kernel.reshape(-1, kernel.shape[-2], kernel.shape[-1])[k, ci, ff]
 
-    titles = [f"<b>{anim.layer_name}</b> — start: the output is empty{extra}"]
-    for x in fr:
-        t = f"<b>{anim.layer_name}</b> — step {x['step'] + 1}/{len(fr)}: {x['caption']}"
-        formula = _tap_formula(x, lookup, f, list(range(cg)))
-        if formula:
-            cell = ", ".join(str(int(v)) for v in x["out_cells"][0])
-            t += f"<br>{'filter' if anim.kind == 'conv' or gather else 'channel'} {f}: " \
-                 f"y[{cell}] = {formula}"
-        t += extra if x is fr[0] else ""
-        titles.append(t)
-    legend = _legend_for(cat)
-    return panels, titles, legend
+def _separable_panels(anim: Animation, f: int, chans: list, mids: list) -> list:
+    """Input, depthwise result, output, depthwise kernels and pointwise weights."""
+    m, rank = anim.meta, anim.rank
+    empty = np.zeros((0, rank))
+
+    def cells(fr, stage, attr):
+        return getattr(fr, attr) if fr.stage == stage else empty
+
+    panels = []
+    for c in chans:
+        panels += _tensor_panels(
+            f"input{' (padded)' if (m.input_category == PAD).any() else ''} · ch {c}",
+            [m.input_view[..., c]], rank, 0, **_vs(m.input_view), overlay=[m.input_category],
+            boxes=_per_frame(anim, lambda fr: cells(fr, "depthwise", "in_cells"), empty),
+            window=_windows(anim, "depthwise"), offset=m.input_origin)
+    nan_mid = np.full(m.mid_final.shape, np.nan)
+    mid_boxes = _per_frame(anim, lambda fr: fr.out_cells if fr.stage == "depthwise" else
+                           cells(fr, "pointwise", "in_cells"), empty)
+    for j in mids:
+        panels += _tensor_panels(
+            f"depthwise · ch {j}", _per_frame(anim, lambda fr: (
+                nan_mid if fr.mid is None else fr.mid)[..., j], nan_mid[..., j]),
+            rank, 2, **_vs(m.mid_final), boxes=mid_boxes, box_color=WRITE_COLOR)
+    panels += _tensor_panels(
+        f"output · filter {f}", _output_frames(anim, f), rank, 3,
+        **_vs(anim.frames[-1].output[0]), box_color=WRITE_COLOR,
+        boxes=_per_frame(anim, lambda fr: cells(fr, "pointwise", "out_cells"), empty))
+    for j in mids:
+        panels += _tensor_panels(f"kernel ch {j // m.depth_multiplier}, m "
+                                 f"{j % m.depth_multiplier}", [m.kernel[..., 0, j]], rank, 1,
+                                 **_vs(m.kernel))
+    pw = m.pointwise_kernel
+    panels.append(_Panel(title=f"pointwise weights → filter {f}", row=3, z=[pw[:, f][None, :]],
+                         **_vs(pw), col_labels=[str(i) for i in range(pw.shape[0])],
+                         row_labels=[""]))
+    return panels
 
 
 def _separable(anim: Animation, f: int, channel: int):
     m = anim.meta
-    fr = anim.frames
-    rank = anim.rank
-    kernel = m["kernel"]  # grouped depthwise (*k, 1, C·M)
-    pw = m["pointwise_kernel"]  # (C·M, F)
-    mult = m["depth_multiplier"]
-    n_filters = pw.shape[-1]
-    f = int(np.clip(f, 0, n_filters - 1))
-    c_in = anim.meta["in_channels"]
-    chans = list(range(min(c_in, MAX_CHANNEL_PANELS)))
+    pw, mult = m.pointwise_kernel, m.depth_multiplier
+    f = int(np.clip(f, 0, pw.shape[-1] - 1))
+    chans = list(range(min(m.in_channels, MAX_CHANNEL_PANELS)))
     mids = [c * mult + k for c in chans for k in range(mult)][:MAX_MID_PANELS]
-    view, cat, origin = m["input_view"], m["input_category"], m["input_origin"]
-    nan_mid = np.full(m["output_shape"] + (kernel.shape[-1],), np.nan)
-    mid_frames = [nan_mid] + [x.get("mid", nan_mid) for x in fr]
-    out_frames = [np.full(m["output_shape"], np.nan)] + [_out_channel(x, anim.data_format, f)
-                                                        for x in fr]
-    empty = np.zeros((0, rank))
-    in_boxes = [empty] + [x["in_cells"] if x["stage"] == "depthwise" else empty for x in fr]
-    in_win = [None] + [(_bbox(x["in_cells"]) if x["stage"] == "depthwise"
-                        and x.get("taps") is not None else None) for x in fr]
-    mid_boxes = [empty] + [x["out_cells"] if x["stage"] == "depthwise" else
-                           (x["in_cells"] if x["stage"] == "pointwise" else empty) for x in fr]
-    out_boxes = [empty] + [x["out_cells"] if x["stage"] == "pointwise" else empty for x in fr]
-    in_range = _vs(view)
-    mid_range = _vs(m["mid_final"])
-    out_range = _vs(fr[-1]["output"][0])
-    k_range = _vs(kernel)
-    panels = []
-    for c in chans:
-        panels += _tensor_panels(f"input{' (padded)' if (cat == PAD).any() else ''} · ch {c}",
-                                 [view[..., c]], rank, 0, **in_range, overlay=[cat],
-                                 boxes=in_boxes, window=in_win, offset=origin)
-    for j in mids:
-        panels += _tensor_panels(f"depthwise · ch {j}", [mf[..., j] for mf in mid_frames],
-                                 rank, 2, **mid_range, boxes=mid_boxes, box_color=WRITE_COLOR)
-    panels += _tensor_panels(f"output · filter {f}", out_frames, rank, 3, **out_range,
-                             boxes=out_boxes, box_color=WRITE_COLOR)
-    for j in mids:
-        panels += _tensor_panels(f"kernel ch {j // mult}, m {j % mult}",
-                                 [kernel[..., 0, j]], rank, 1, **k_range)
-    pw_grid = pw[:, f][None, :] if rank == 1 else pw[:, f][None, :]
-    panels.append(_Panel(title=f"pointwise weights → filter {f}", row=3,
-                         z=[pw_grid], **_vs(pw),
-                         col_labels=[str(i) for i in range(pw.shape[0])], row_labels=[""]))
-    flat_k = kernel.reshape(-1, kernel.shape[-1])
-    titles = [f"<b>{anim.layer_name}</b> — start: depthwise stage ({c_in} channel"
-              f"{'s' if c_in != 1 else ''} × depth_multiplier {mult}), then 1×1 pointwise"]
-    for x in fr:
-        t = f"<b>{anim.layer_name}</b> — step {x['step'] + 1}/{len(fr)}: {x['caption']}"
-        taps = x.get("taps")
-        if taps is not None and x["stage"] == "depthwise":
-            j = mids[0]
-            formula = _tap_formula(x, lambda k, ci, ff: flat_k[k, ff], j, [0])
-            cell = ", ".join(str(int(v)) for v in x["out_cells"][0])
-            t += f"<br>depthwise ch {j}: mid[{cell}] = {formula}"
-        elif taps is not None and x["stage"] == "pointwise":
-            formula = _tap_formula(x, lambda k, ci, ff: pw[ci, ff], f,
-                                   list(range(pw.shape[0])))
-            cell = ", ".join(str(int(v)) for v in x["out_cells"][0])
-            t += f"<br>filter {f}: y[{cell}] = Σ mid·pointwise = {formula}"
-        titles.append(t)
-    return panels, titles, _legend_for(cat)
+    flat = m.kernel.reshape(-1, m.kernel.shape[-1])
+    j = mids[0]
+
+    def formula(fr):
+        return (_cell_formula(fr, f"depthwise ch {j}: mid", lambda k, ci, ff: flat[k, ff], j,
+                              [(j // mult, 0)], "depthwise")
+                + _cell_formula(fr, f"filter {f}: Σ mid·pointwise = y",
+                                lambda k, ci, ff: pw[ci, ff], f,
+                                [(c, c) for c in range(pw.shape[0])], "pointwise"))
+
+    titles = _step_titles(anim, f"start: depthwise stage ({m.in_channels} channel"
+                          f"{'s' if m.in_channels != 1 else ''} × depth_multiplier {mult}), "
+                          "then 1×1 pointwise", formula)
+    return _separable_panels(anim, f, chans, mids), titles, _legend_for(m.input_category)
+
+
+def _scatter_canvas(anim: Animation, f: int) -> list:
+    """The canvas of filter ``f`` per figure frame; the finish frame shows the cropped
+    output (bias and activation) in place."""
+    m = anim.meta
+    frames = _per_frame(anim, lambda fr: fr.canvas[..., f], np.full(m.canvas_shape, np.nan))
+    fin = np.full(m.canvas_shape, np.nan)
+    if min(m.output_shape) > 0:
+        fin[tuple(slice(c, c + o) for c, o in zip(m.crop, m.output_shape))] = \
+            _out_channel(anim.frames[-1], anim.data_format, f)
+    frames[-1] = fin
+    return frames
+
+
+def _scatter_note(m) -> str:
+    notes = []
+    if m.padding == "same" and (any(m.crop) or any(m.crop_after)):
+        notes.append(f"same padding cuts {m.crop} cells at the start and {m.crop_after} at "
+                     "the end")
+    if m.output_padding is not None and any(m.output_padding):
+        notes.append(f"output_padding={tuple(m.output_padding)} adds cells past the last stamp")
+    return "; ".join(notes) if notes else "no cropping"
+
+
+def _stamp_text(fr: Frame, f: int, w_first: Optional[float]) -> str:
+    """``<br>filter f: stamp = …: y[cell] += v, …`` of a cell step."""
+    taps = fr.taps
+    vals = taps.products[:, :, f].sum(axis=1)
+    terms = [f"y[{', '.join(str(int(v)) for v in taps.output_index[k])}] += {fmt(vals[k])}"
+             for k in range(min(len(vals), 6))]
+    more = f", … ({len(vals)} taps)" if len(vals) > 6 else ""
+    return (f"<br>filter {f}: stamp = Σ_c x[c]·w[t, {f}, c]"
+            + (f" (x = {fmt(taps.x[0])}, w[0] = {fmt(w_first)})" if w_first is not None else "")
+            + ": " + ", ".join(terms) + more)
 
 
 def _scatter(anim: Animation, f: int, channel: int):
-    m = anim.meta
-    fr = anim.frames
-    rank = anim.rank
-    w = m["kernel"]  # (*k, F, C)
-    n_filters = w.shape[-2]
-    f = int(np.clip(f, 0, n_filters - 1))
-    c_in = m["in_channels"]
-    chans = list(range(min(c_in, MAX_CHANNEL_PANELS)))
-    if rank == 3:
-        chans = [int(np.clip(channel, 0, c_in - 1))]
-    x0 = m["input_view"]
-    crop = np.asarray(m["crop"])
-    out_shape = np.asarray(m["output_shape"])
-    nan_canvas = np.full(m["canvas_shape"], np.nan)
-    canvas_frames = [nan_canvas] + [x["canvas"][..., f] for x in fr]
+    """Scatter view: input, the uncropped canvas (dashed: the output), kernels."""
+    m, rank = anim.meta, anim.rank
+    w = m.kernel  # (*k, F, C)
+    f = int(np.clip(f, 0, w.shape[-2] - 1))
+    chans = _shown_channels(m.in_channels, channel, rank)
     empty = np.zeros((0, rank))
-    in_boxes = [empty] + [x["in_cells"] for x in fr]
-    stamp_boxes = [empty] + [x.get("canvas_cells", empty) for x in fr]
+    out_shape = np.asarray(m.output_shape)
+    crop = np.asarray(m.crop)
     region = (crop, crop + out_shape - 1) if out_shape.min() > 0 else None
-    windows = [region] * (len(fr) + 1)
     panels = []
     for c in chans:
-        panels += _tensor_panels(f"input · ch {c}", [x0[..., c]], rank, 0,
-                                 **_vs(x0), boxes=in_boxes)
-    row_canvas = _ROWS[rank]["output"]
-    last = fr[-1]
-    # the finish frame: the canvas shows the cropped output with bias and activation
-    fin = np.full(m["canvas_shape"], np.nan)
-    if out_shape.min() > 0:
-        fin[tuple(slice(c, c + o) for c, o in zip(crop, out_shape))] = \
-            _out_channel(last, anim.data_format, f)
-    canvas_frames[-1] = fin
+        panels += _tensor_panels(f"input · ch {c}", [m.input_view[..., c]], rank, 0,
+                                 **_vs(m.input_view),
+                                 boxes=_per_frame(anim, lambda fr: fr.in_cells, empty))
+    canvas = _scatter_canvas(anim, f)
     panels += _tensor_panels(
-        f"output canvas · filter {f} (dashed: kept)", canvas_frames, rank, row_canvas,
-        **_vs(last["canvas"][..., f], fin), overlay=[m["canvas_category"]],
-        boxes=stamp_boxes, window=windows, box_color=WRITE_COLOR, offset=tuple(crop))
-    k_range = _vs(w)
+        f"output canvas · filter {f} (dashed: kept)", canvas, rank, _ROWS[rank]["output"],
+        **_vs(anim.frames[-1].canvas[..., f], canvas[-1]), overlay=[m.canvas_category],
+        boxes=_per_frame(anim, lambda fr: fr.canvas_cells if fr.canvas_cells is not None
+                         else empty, empty),
+        window=[region] * len(canvas), box_color=WRITE_COLOR, offset=m.crop)
     for c in chans:
         panels += _tensor_panels(f"kernel [{'…, ' if rank > 1 else ''}{f}, {c}]",
-                                 [w[..., f, c]], rank, _ROWS[rank]["kernel"], **k_range)
-    flat = w.reshape(-1, w.shape[-2], w.shape[-1])
-    op = m.get("output_padding")
-    notes = []
-    if m["padding"] == "same" and (crop.any() or any(m["crop_after"])):
-        notes.append(f"same padding cuts {tuple(int(v) for v in crop)} cells at the start and "
-                     f"{m['crop_after']} at the end")
-    if op is not None and any(op):
-        notes.append(f"output_padding={tuple(op)} adds cells past the last stamp")
-    note = ("; ".join(notes)) if notes else "no cropping"
-    titles = [f"<b>{anim.layer_name}</b> — start: every input cell will stamp x·kernel "
-              f"onto the canvas ({note})"]
-    for x in fr:
-        t = f"<b>{anim.layer_name}</b> — step {x['step'] + 1}/{len(fr)}: {x['caption']}"
-        taps = x.get("taps")
-        if taps is not None:
-            vals = np.asarray(taps["products"])[:, :, f].sum(axis=1)
-            xi = taps["x"]
-            terms = []
-            for k in range(min(len(vals), 6)):
-                cell = ", ".join(str(int(v)) for v in taps["output_index"][k])
-                terms.append(f"y[{cell}] += {fmt(vals[k])}")
-            more = f", … ({len(vals)} taps)" if len(vals) > 6 else ""
-            t += (f"<br>filter {f}: stamp = Σ_c x[c]·w[t, {f}, c]"
-                  + (f" (x = {fmt(xi[0])}, w[0] = {fmt(flat[0, f, 0])})" if c_in == 1 else "")
-                  + ": " + ", ".join(terms) + more)
-        elif x["stage"] == "finish":
-            t += f"<br>output = canvas cut to {tuple(int(v) for v in out_shape)} ({note})"
-        titles.append(t)
-    return panels, titles, _legend_for(m["canvas_category"])
+                                 [w[..., f, c]], rank, _ROWS[rank]["kernel"], **_vs(w))
+    note = _scatter_note(m)
+    w_first = float(w.reshape(-1, *w.shape[-2:])[0, f, 0]) if m.in_channels == 1 else None
+
+    def extra(fr):
+        if fr.taps is not None:
+            return _stamp_text(fr, f, w_first)
+        if fr.stage == "finish":
+            return f"<br>output = canvas cut to {tuple(int(v) for v in out_shape)} ({note})"
+        return ""
+
+    titles = _step_titles(anim, "start: every input cell will stamp x·kernel onto the canvas "
+                          f"({note})", extra)
+    return panels, titles, _legend_for(m.canvas_category)
+
+
+# --------------------------------------------------------------------------- reshaping
+
+def _reshape_panels(anim: Animation, c: int, input_extra: dict, output_extra: dict,
+                    middle: Optional[list] = None) -> list:
+    """Input, (optional middle panels,) output of channel ``c``, cells read and written."""
+    m, rank = anim.meta, anim.rank
+    x0 = m.input_view[..., c]
+    rng = _vs(x0, anim.frames[-1].output[0])
+    empty = np.zeros((0, rank))
+    panels = _tensor_panels(f"input · ch {c}", [x0], rank, 0, **rng,
+                            boxes=_per_frame(anim, lambda fr: fr.in_cells, empty),
+                            **input_extra)
+    panels += middle or []
+    panels += _tensor_panels(f"output · ch {c}", _output_frames(anim, c), rank,
+                             0 if rank == 2 else 2, **rng, box_color=WRITE_COLOR,
+                             boxes=_per_frame(anim, lambda fr: fr.out_cells, empty),
+                             **output_extra)
+    return panels
+
+
+def _crop(anim: Animation, c: int):
+    m = anim.meta
+    overlays = _per_frame(anim, lambda fr: np.where(fr.cut, CUT, REAL).astype(np.int8),
+                          np.full(m.input_shape, REAL, np.int8))
+    panels = _reshape_panels(anim, c, {"overlay": overlays, "box_color": WINDOW_COLOR}, {})
+    start = "start: cropping " + ", ".join(map(str, m.cropping)) + " (before, after) per axis"
+    return panels, start, [(CATEGORY_NAMES[CUT], CATEGORY_COLORS[CUT])]
+
+
+def _zeropad(anim: Animation, c: int):
+    m = anim.meta
+    overlays = _per_frame(
+        anim, lambda fr: np.where(fr.written & (m.output_category == PAD), PAD, REAL)
+        .astype(np.int8), np.zeros(m.output_shape, np.int8))
+    panels = _reshape_panels(anim, c, {}, {"overlay": overlays,
+                                           "offset": tuple(b for b, _ in m.padding)})
+    start = "start: padding " + ", ".join(map(str, m.padding)) + " (before, after) per axis"
+    return panels, start, [(CATEGORY_NAMES[PAD], CATEGORY_COLORS[PAD])]
+
+
+def _upsample(anim: Animation, c: int):
+    start = f"start: nearest upsampling repeats every cell {anim.meta.size} times"
+    return _reshape_panels(anim, c, {}, {}), start, []
+
+
+def _weights_grid(fr: Frame, shape) -> np.ndarray:
+    grid = np.full(shape, np.nan)
+    if fr.in_weights is not None:
+        grid[tuple(fr.in_cells.T)] = fr.in_weights
+    return grid
+
+
+def _interpolate(anim: Animation, c: int):
+    m = anim.meta
+    weights = _tensor_panels(
+        "weights of the current cell",
+        _per_frame(anim, lambda fr: _weights_grid(fr, m.input_shape),
+                   np.full(m.input_shape, np.nan)),
+        anim.rank, 1, (-1.0, 1.0), colorscale="PiYG", hover="weight")
+    start = (f"start: {m.interpolation} resize ×{m.size} — each output cell is a weighted sum "
+             "of source cells (indices clamped at the border)")
+    return _reshape_panels(anim, c, {}, {}, weights), start, []
+
+
+_RESHAPING = {"crop": _crop, "zeropad": _zeropad, "upsample": _upsample,
+              "interpolate": _interpolate}
 
 
 def _reshape_family(anim: Animation, f: int, channel: int):
-    """ZeroPadding, Cropping, UpSampling (nearest and interpolated)."""
-    m = anim.meta
-    fr = anim.frames
-    rank = anim.rank
-    c = int(np.clip(channel, 0, m["in_channels"] - 1))
-    x0 = m["input_view"][..., c]
-    empty = np.zeros((0, rank))
-    out_frames = [np.full(m["output_shape"], np.nan)] + [_out_channel(x, anim.data_format, c)
-                                                        for x in fr]
-    rng = _vs(x0, fr[-1]["output"][0])
-    in_boxes = [empty] + [x["in_cells"] for x in fr]
-    out_boxes = [empty] + [x["out_cells"] for x in fr]
-    panels = []
-    legend = []
-    out_row = 0 if rank == 2 else 2
-    extra_row = 1
-    if anim.kind == "crop":
-        cuts = [np.zeros(m["input_shape"], bool)] + [x["cut"] for x in fr]
-        overlays = [np.where(cut, CUT, REAL).astype(np.int8) for cut in cuts]
-        panels += _tensor_panels(f"input · ch {c}", [x0], rank, 0, **rng, overlay=overlays,
-                                 boxes=in_boxes, box_color=WINDOW_COLOR)
-        panels += _tensor_panels(f"output · ch {c}", out_frames, rank, out_row, **rng,
-                                 boxes=out_boxes, box_color=WRITE_COLOR)
-        legend = [(CATEGORY_NAMES[CUT], CATEGORY_COLORS[CUT])]
-        crops = m["cropping"]
-        start = "start: cropping " + ", ".join(f"{p}" for p in crops) + " (before, after) per axis"
-    elif anim.kind == "zeropad":
-        cat = m["output_category"]
-        overlays = [np.zeros(m["output_shape"], np.int8)] + [
-            np.where(x["written"] & (cat == PAD), PAD, REAL).astype(np.int8) for x in fr]
-        panels += _tensor_panels(f"input · ch {c}", [x0], rank, 0, **rng, boxes=in_boxes)
-        offset = tuple(p[0] for p in m["padding"])
-        panels += _tensor_panels(f"output · ch {c}", out_frames, rank, out_row, **rng,
-                                 overlay=overlays, boxes=out_boxes, box_color=WRITE_COLOR,
-                                 offset=offset)
-        legend = [(CATEGORY_NAMES[PAD], CATEGORY_COLORS[PAD])]
-        start = "start: padding " + ", ".join(f"{p}" for p in m["padding"]) + \
-            " (before, after) per axis"
-    elif anim.kind == "upsample":
-        panels += _tensor_panels(f"input · ch {c}", [x0], rank, 0, **rng, boxes=in_boxes)
-        panels += _tensor_panels(f"output · ch {c}", out_frames, rank, out_row, **rng,
-                                 boxes=out_boxes, box_color=WRITE_COLOR)
-        start = f"start: nearest upsampling repeats every cell {m['size']} times"
-    else:  # interpolate
-        weights = [np.full(m["input_shape"], np.nan)]
-        for x in fr:
-            wgrid = np.full(m["input_shape"], np.nan)
-            if x.get("in_weights") is not None:
-                wgrid[tuple(np.asarray(x["in_cells"]).T)] = x["in_weights"]
-            weights.append(wgrid)
-        panels += _tensor_panels(f"input · ch {c}", [x0], rank, 0, **rng, boxes=in_boxes)
-        panels += _tensor_panels("weights of the current cell", weights, rank, extra_row,
-                                 (-1.0, 1.0), colorscale="PiYG", hover="weight")
-        panels += _tensor_panels(f"output · ch {c}", out_frames, rank, out_row, **rng,
-                                 boxes=out_boxes, box_color=WRITE_COLOR)
-        start = (f"start: {m['interpolation']} resize ×{m['size']} — each output cell is a "
-                 "weighted sum of source cells (indices clamped at the border)")
-    titles = [f"<b>{anim.layer_name}</b> — {start}"]
-    titles += [f"<b>{anim.layer_name}</b> — step {x['step'] + 1}/{len(fr)}: {x['caption']}"
-               for x in fr]
-    return panels, titles, legend
+    """ZeroPadding, Cropping, UpSampling (nearest and interpolated): channel ``channel``."""
+    c = int(np.clip(channel, 0, anim.meta.in_channels - 1))
+    panels, start, legend = _RESHAPING[anim.kind](anim, c)
+    return panels, _step_titles(anim, start), legend
+
+
+def _kind_panels(anim: Animation):
+    if anim.kind in ("conv", "depthwise") or anim.view == "gather":
+        return _conv_like
+    return {"separable": _separable, "transpose": _scatter}.get(anim.kind, _reshape_family)
 
 
 def animation_figure(anim: Animation, filter_index: int = 0, channel: int = 0,
@@ -873,14 +964,7 @@ def animation_figure(anim: Animation, filter_index: int = 0, channel: int = 0,
     panels wrap to keep cells readable). Frame ``k + 1`` of the figure is
     ``anim.frames[k]``.
     """
-    if anim.kind in ("conv", "depthwise") or (anim.kind == "transpose" and anim.view == "gather"):
-        panels, titles, legend = _conv_like(anim, filter_index, channel)
-    elif anim.kind == "separable":
-        panels, titles, legend = _separable(anim, filter_index, channel)
-    elif anim.kind == "transpose":
-        panels, titles, legend = _scatter(anim, filter_index, channel)
-    else:
-        panels, titles, legend = _reshape_family(anim, filter_index, channel)
+    panels, titles, legend = _kind_panels(anim)(anim, filter_index, channel)
     legend += [("kernel taps / cells read", TAP_COLOR), ("cells written", WRITE_COLOR)]
     active = int(np.clip(active, 0, len(titles) - 1))
     return _assemble(panels, titles, int(duration), active, show_values, height, legend,
@@ -889,55 +973,55 @@ def animation_figure(anim: Animation, filter_index: int = 0, channel: int = 0,
 
 # --------------------------------------------------------------------------- receptive field
 
-def receptive_figure(levels: dict, names: Optional[list] = None,
+def _level_panels(maps: list, names: list, index: tuple) -> tuple:
+    """The panels of every level (counts, the output cell in green) and the index of the
+    first panel of the output level."""
+    rank = len(index)
+    panels, first_out = [], 0
+    for k, cmap in enumerate(maps):
+        last = k == len(maps) - 1
+        nz = cmap[cmap != 0]
+        title = names[k] if last else f"{names[k]} · {int((cmap != 0).sum())} cells"
+        first_out = len(panels)
+        panels += _tensor_panels(title, [np.where(cmap == 0, np.nan, cmap)], rank,
+                                 0 if rank == 2 else k,
+                                 (0.0, float(np.abs(nz).max()) if nz.size else 1.0),
+                                 colorscale=[[0, WRITE_COLOR], [1, WRITE_COLOR]] if last
+                                 else "YlOrRd", boxes=[np.asarray([index])] if last else None,
+                                 box_color=WRITE_COLOR, hover="count")
+    return panels, first_out
+
+
+def _pick_targets(first_out: int, n_panels: int, out_shape: tuple) -> list:
+    """Invisible markers, one per output cell, ``customdata`` = the cell (spatial order):
+    axis ``n + 1`` is panel ``n``, the output level's panels come last."""
+    rank = len(out_shape)
+    traces = []
+    for s, panel in enumerate(range(first_out, n_panels)):
+        sx = "" if panel == 0 else str(panel + 1)
+        h, w = _grid_slices(np.zeros(out_shape), rank)[s].shape
+        rr, cc = (a.ravel() for a in np.meshgrid(range(h), range(w), indexing="ij"))
+        lead = [s] if rank == 3 else []
+        custom = [lead + ([int(r)] if rank >= 2 else []) + [int(c)] for r, c in zip(rr, cc)]
+        traces.append(go.Scatter(
+            x=cc.tolist(), y=rr.tolist(), mode="markers",
+            marker={"size": 14, "color": "rgba(0,0,0,0)", "symbol": "square"},
+            customdata=custom, hovertemplate="pick output cell %{customdata}<extra></extra>",
+            xaxis=f"x{sx}", yaxis=f"y{sx}", showlegend=False, name="pick"))
+    return traces
+
+
+def receptive_figure(levels: ContributionLevels, names: Optional[list] = None,
                      show_values: Optional[bool] = None, max_width: int = 900) -> go.Figure:
     """Contribution counts of every level of a stack (from
     :func:`engine.animate.contribution_levels`): input first, the chosen output cell last.
     The output level carries invisible markers (one per cell, ``customdata`` = the cell's
     index) so that a click can pick the cell."""
-    maps = levels["maps"]
-    index = levels["index"]
-    rank = len(index)
-    names = names or ([("input" if k == 0 else f"after layer {k}") for k in range(len(maps))])
-    panels = []
-    for k, cmap in enumerate(maps):
-        last = k == len(maps) - 1
-        row = k if rank != 2 else 0
-        nz = cmap[cmap != 0]
-        m = float(np.abs(nz).max()) if nz.size else 1.0
-        z = np.where(cmap == 0, np.nan, cmap)
-        title = names[k]
-        if last:
-            first_out = len(panels)
-        if not last:
-            cells = int((cmap != 0).sum())
-            title += f" · {cells} cells"
-        panels += _tensor_panels(title, [z], rank, row if rank < 3 else k, (0.0, m),
-                                 colorscale="YlOrRd" if not last else [[0, "#2ca02c"],
-                                                                        [1, "#2ca02c"]],
-                                 boxes=[np.asarray([index])] if last else None,
-                                 box_color=WRITE_COLOR, hover="count")
+    maps, index = levels.maps, levels.index
+    names = names or ["input" if k == 0 else f"after layer {k}" for k in range(len(maps))]
+    panels, first_out = _level_panels(maps, names, index)
     fig = _assemble(panels, [f"Receptive field of output cell {list(index)} "
                              f"(counts: how many paths reach each cell)"], 0, 0,
                     show_values, None, [], max_width=max_width, controls=False)
-    # click targets on the output level (one invisible marker per cell)
-    out_panels = range(first_out, len(panels))  # axis n+1 is panel n (rows in level order)
-    out_shape = maps[-1].shape
-    axis_ids = []
-    for i in out_panels:
-        axis_ids.append("" if i == 0 else str(i + 1))
-    for s, sx in enumerate(axis_ids):
-        grid = _grid_slices(np.zeros(out_shape), rank)[s]
-        rr, cc = np.meshgrid(range(grid.shape[0]), range(grid.shape[1]), indexing="ij")
-        if rank == 1:
-            custom = [[int(c)] for c in cc.ravel()]
-        elif rank == 2:
-            custom = [[int(r), int(c)] for r, c in zip(rr.ravel(), cc.ravel())]
-        else:
-            custom = [[s, int(r), int(c)] for r, c in zip(rr.ravel(), cc.ravel())]
-        fig.add_trace(go.Scatter(
-            x=cc.ravel().tolist(), y=rr.ravel().tolist(), mode="markers",
-            marker={"size": 14, "color": "rgba(0,0,0,0)", "symbol": "square"},
-            customdata=custom, hovertemplate="pick output cell %{customdata}<extra></extra>",
-            xaxis=f"x{sx}", yaxis=f"y{sx}", showlegend=False, name="pick"))
+    fig.add_traces(_pick_targets(first_out, len(panels), maps[-1].shape))
     return fig

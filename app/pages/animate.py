@@ -21,7 +21,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from app.state import extra_value, kind_of
+from app.state import extra_value
 
 from app.figures.animation import SPEEDS, animation_figure, receptive_figure
 from engine import animate as A
@@ -207,59 +207,59 @@ def explain(anim: A.Animation) -> str:
     kind = anim.kind
     lines = []
     if kind in ("conv", "depthwise", "separable"):
-        pads = m["pads"]
+        pads = m.pads
         pad_text = {
             "valid": "no padding (valid)",
             "same": "`same` padding: zeros (before, after) per axis = "
                     f"{_pairs([(b, max(a, 0)) for b, a in pads])}; TensorFlow puts the odd "
                     "extra zero at the end",
             "causal": f"`causal` padding: {pads[0][0]} zeros on the left only, so no output sees the future",
-        }[m["padding"]]
-        lines.append(f"Input {m['input_shape']} → output {m['output_shape']}: {pad_text}. "
-                     f"Kernel {m['kernel_size']}, strides {m['strides']}, "
-                     f"dilation {m['dilation_rate']}"
-                     + (" (the gaps between the outlined taps)" if max(m["dilation_rate"]) > 1
+        }[m.padding]
+        lines.append(f"Input {m.input_shape} → output {m.output_shape}: {pad_text}. "
+                     f"Kernel {m.kernel_size}, strides {m.strides}, "
+                     f"dilation {m.dilation_rate}"
+                     + (" (the gaps between the outlined taps)" if max(m.dilation_rate) > 1
                         else "") + ".")
-        unused = int((m["input_category"] == A.UNUSED).sum())
+        unused = int((m.input_category == A.UNUSED).sum())
         if unused:
             lines.append(f"{unused} input cell{'s are' if unused != 1 else ' is'} never read "
                          "(darkened): the stride / valid padding skips them.")
-        if kind == "conv" and m["groups"] > 1:
-            g = m["groups"]
-            fg = len(m["group_map"]) // g
+        if kind == "conv" and m.groups > 1:
+            g = m.groups
+            fg = len(m.group_map) // g
             parts = [f"filters {k * fg}–{k * fg + fg - 1} ← channels "
-                     f"{m['group_map'][k * fg][0]}–{m['group_map'][k * fg][-1]}"
+                     f"{m.group_map[k * fg][0]}–{m.group_map[k * fg][-1]}"
                      for k in range(g)]
             lines.append(f"groups={g}: " + "; ".join(parts) + ".")
         if kind in ("depthwise", "separable"):
-            lines.append(f"Depthwise: each input channel has its own {m['depth_multiplier']} "
+            lines.append(f"Depthwise: each input channel has its own {m.depth_multiplier} "
                          "kernel(s); output channel c·M + m is channel c with kernel m.")
         if kind == "separable":
             lines.append("Then the 1×1 pointwise stage mixes the depthwise channels into the "
                          "filters (the second half of the steps).")
     elif kind == "transpose":
-        crop = m["crop"]
+        crop = m.crop
         if anim.view == "scatter":
             lines.append("Scatter view: every input cell multiplies the whole kernel and adds "
                          "it into the output canvas at stride spacing; overlapping stamps sum. "
                          f"The canvas is cut by {crop} cells at the start and "
-                         f"{m['crop_after']} at the end (grey) to give {m['output_shape']}.")
+                         f"{m.crop_after} at the end (grey) to give {m.output_shape}.")
         else:
             lines.append("Gather view (the same numbers): put strides − 1 zeros between input "
-                         f"cells (yellow), pad with {m['dilated_before']} zeros before "
+                         f"cells (yellow), pad with {m.dilated_before} zeros before "
                          "(grey; the rest after), then slide the flipped kernel with stride 1.")
-        op = m.get("output_padding")
+        op = m.output_padding
         if op is not None:
             lines.append(f"output_padding={tuple(op)} adds cells at the end of each axis "
                          "(pink when no stamp reaches them: they only get the bias).")
     elif kind == "zeropad":
-        lines.append(f"Zeros added (before, after) per axis: {_pairs(m['padding'])}.")
+        lines.append(f"Zeros added (before, after) per axis: {_pairs(m.padding)}.")
     elif kind == "crop":
-        lines.append(f"Cells removed (before, after) per axis: {_pairs(m['cropping'])}.")
+        lines.append(f"Cells removed (before, after) per axis: {_pairs(m.cropping)}.")
     elif kind == "upsample":
-        lines.append(f"Nearest upsampling repeats every cell {m['size']} times.")
+        lines.append(f"Nearest upsampling repeats every cell {m.size} times.")
     else:
-        lines.append(f"{m['interpolation']}: each output cell is a weighted sum of nearby input "
+        lines.append(f"{m.interpolation}: each output cell is a weighted sum of nearby input "
                      "cells (weights shown in the middle panel; indices beyond the border "
                      "read the edge cell).")
     return "  \n".join(lines)
@@ -323,7 +323,7 @@ def render(ctx) -> None:
 
 def _render_animation(ctx, layer, x_small, rank, fmt) -> None:
     ss = st.session_state
-    kind = kind_of(ctx.layer_name)
+    kind = LAYER_CLASSES[ctx.layer_name].kind
     is_transpose = kind == "transpose"
     weighted = kind in ("conv", "depthwise", "separable", "transpose")
     cols = st.columns(4)
@@ -424,7 +424,7 @@ def _render_field(ctx, x_small, out_shape, rank, fmt) -> None:
     fig = receptive_figure(levels, names)
     st.plotly_chart(fig, key="anim_rf_chart", on_select="rerun", selection_mode="points",
                     width="content", config={"displayModeBar": False})
-    cmap = levels["maps"][0]
+    cmap = levels.maps[0]
     touched = int((cmap != 0).sum())
     total = float(cmap.sum())
     st.markdown(
@@ -434,8 +434,8 @@ def _render_field(ctx, x_small, out_shape, rank, fmt) -> None:
         "Click a cell of the last panel to pick another output cell."
         + (" Upsampling interpolation weights count as they are, so counts may be fractions."
            if not np.allclose(cmap, np.round(cmap)) else ""))
-    st.caption(f"Computed by `{levels['source']}` (gradient with weights 1, biases 0, no "
-               "activation).")
+    st.caption("Computed by `engine.receptive.contribution_map` (gradient with weights 1, "
+               "biases 0, no activation).")
 
 
 def _spatial_of(shape, rank, fmt):
