@@ -13,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from app import compute
-from app.context import ViewContext
+from app.context import ViewContext, weighted_layer
+from engine.layers import LAYER_CLASSES
 
 
 @st.cache_resource(show_spinner="Compiling the convolution kernels (first start only)…")
@@ -60,18 +61,12 @@ def build_layer(layer_name: str, kwargs: dict, input_shape: tuple, weights_mode:
                 custom=None):
     """Construct and build an engine layer; preset/custom weights set in Keras's order.
     Raises ValueError (before allocating anything) when the server budget refuses it."""
-    from app.presets import layer_weights
-    from app.state import has_weights
-    from engine.layers import LAYER_CLASSES
-
-    layer = LAYER_CLASSES[layer_name](**kwargs)
-    refused = compute.cost(layer, tuple(input_shape),
-                           layer.compute_output_shape(tuple(input_shape))).refused
+    refused = compute.cost(LAYER_CLASSES[layer_name](**kwargs), tuple(input_shape)).refused
     if refused:
         raise ValueError(refused)
-    layer.build(tuple(input_shape))
-    if has_weights(layer_name) and weights_mode not in ("init",):
-        layer.set_weights(layer_weights(layer, weights_mode, custom))
+    layer = weighted_layer(layer_name, kwargs, input_shape, weights_mode, custom)
+    if not layer.built:
+        layer.build(tuple(input_shape))
     return layer
 
 
@@ -95,30 +90,8 @@ def run_layer(layer_name: str, kwargs: dict, x: np.ndarray, weights_mode: str,
     return Result(y, layer.get_weights(), [float(v) for v in layer.losses], dt)
 
 
-class AppViewContext(ViewContext):
-    """A :class:`ViewContext` whose ``make_layer`` also applies the chosen preset / custom
-    weights (``weights_mode``), so every view shows the same numbers."""
-
-    def __init__(self, *args, weights_mode: str = "init", custom=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.weights_mode = weights_mode
-        self.custom = custom
-
-    def make_layer(self):
-        from app.presets import layer_weights
-        from app.state import has_weights
-
-        layer = super().make_layer()
-        if has_weights(self.layer_name):  # never allocate more weights than the budget allows
-            n = compute.param_count(layer, tuple(self.x.shape))
-            if n > compute.MAX_PARAMS:
-                raise ValueError(f"This layer would have {compute.approx(n)} weights; the "
-                                 f"server's limit is {compute.MAX_PARAMS:,}. Reduce filters, "
-                                 "depth_multiplier or kernel_size.")
-        if has_weights(self.layer_name) and self.weights_mode != "init":
-            layer.build(self.x.shape)
-            layer.set_weights(layer_weights(layer, self.weights_mode, self.custom))
-        return layer
+#: The router's context (:class:`app.context.ViewContext`) under the name tests use.
+AppViewContext = ViewContext
 
 
 def npy_bytes(arr: np.ndarray) -> bytes:

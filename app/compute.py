@@ -1,11 +1,9 @@
-"""Pure helpers behind the views (no Streamlit): inputs, size estimates, per-axis formulas,
-padded views and the cell-to-cell links between input, kernel and output.
+"""Pure helpers behind the views (no Streamlit): inputs, the server's budget, per-axis
+formulas and padded views.
 
-Geometry works per spatial axis on a *built-or-not* engine layer; a cell of an N-d array is
-the product of its per-axis answers. Conventions follow :mod:`engine.shapes`: output cell
-``o`` of a convolution reads padded position ``o·s + t·d`` (tap ``t``), i.e. input
-``o·s + t·d − before``; a transposed convolution writes input ``i`` through tap ``t`` to
-``o = i·s + t·d − before``.
+Which input cells feed which output cell, the paddings, the weight shapes, parameters and
+multiply-adds are :mod:`engine.geometry`'s: this module only puts them into words and
+numbers for the page.
 """
 
 from __future__ import annotations
@@ -16,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.state import SAMPLES, kind_of
+from app.state import SAMPLES
 from engine import io as eio
 from engine import shapes
+from engine.geometry import AXIS_SHORT, LayerGeometry, geometry
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # The server's budget per request (one place; see README "Limits"). A request above any of
@@ -29,7 +28,6 @@ MAX_MACS = 5_000_000_000              # multiply-adds (a few seconds on one core
 MAX_INPUT_ELEMENTS = 16_000_000       # prepared input values, batch included (64 MB)
 MAX_PARAMS = 16_000_000               # weights (64 MB), checked before they are allocated
 MAX_WORK_ELEMENTS = 64_000_000        # padded / expanded copies the kernels make (256 MB)
-AXIS_NAMES = {1: ("steps",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}
 
 
 # --------------------------------------------------------------------------- inputs
@@ -166,11 +164,19 @@ class Cost:
     work_elements: int = 0
 
     @property
-    def refused(self) -> str | None:
+    def params_refusal(self) -> str | None:
+        """Why the weights alone are over budget, or ``None``."""
         if self.params > MAX_PARAMS:
             return (f"This layer would have {approx(self.params)} weights; the server's limit "
                     f"is {MAX_PARAMS:,}. Reduce filters, depth_multiplier, kernel_size or the "
                     "input channels.")
+        return None
+
+    @property
+    def refused(self) -> str | None:
+        """Why the request is over budget (weights, output, working copy, multiply-adds)."""
+        if self.params_refusal:
+            return self.params_refusal
         if self.out_elements > MAX_OUTPUT_ELEMENTS:
             return (f"This request would produce {approx(self.out_elements)} output values; the "
                     f"limit is {MAX_OUTPUT_ELEMENTS:,}. Reduce the batch, the input size (tick "
@@ -189,32 +195,15 @@ class Cost:
         return None
 
 
-def param_count(layer, in_shape) -> int:
-    """Parameters of ``layer`` for ``in_shape`` without allocating weights."""
-    kind = kind_of(type(layer).__name__)
-    if kind in ("crop", "upsample", "pad"):
-        return 0
-    _, _, c = shapes.split_shape(in_shape, layer.rank, layer.data_format)
-    k = math.prod(layer.kernel_size)
-    bias = layer.use_bias
-    if kind == "conv":
-        return k * (c // layer.groups) * layer.filters + (layer.filters if bias else 0)
-    if kind == "depthwise":
-        return k * c * layer.depth_multiplier + (c * layer.depth_multiplier if bias else 0)
-    if kind == "separable":
-        m = layer.depth_multiplier
-        return k * c * m + c * m * layer.filters + (layer.filters if bias else 0)
-    return k * layer.filters * c + (layer.filters if bias else 0)  # transpose
-
-
-def _work(layer, kind, in_shape, out_shape) -> int:
+def _work(g: LayerGeometry) -> int:
     """Upper bound of the largest temporary array the engine (and the padded-input panel)
     makes: the input zero-padded by each dilated kernel's extent on both sides, the
     channel-expanded input of grouped convolutions, the separable middle tensor."""
+    kind, layer = g.kind, g.layer
     if kind not in ("conv", "separable", "depthwise", "transpose"):
         return 0
-    batch, in_sp, c = shapes.split_shape(in_shape, layer.rank, layer.data_format)
-    _, out_sp, f = shapes.split_shape(out_shape, layer.rank, layer.data_format)
+    batch, in_sp, c = g.batch, g.in_spatial, g.in_channels
+    out_sp, f = g.out_spatial, g.out_channels
     ke = [shapes.effective_kernel(k, d) for k, d in zip(layer.kernel_size, layer.dilation_rate)]
     padded = math.prod(n + 2 * e for n, e in zip(in_sp, ke))
     work = batch * padded * c
@@ -230,33 +219,27 @@ def _work(layer, kind, in_shape, out_shape) -> int:
     return int(work)
 
 
-def cost(layer, in_shape, out_shape) -> Cost:
-    """Parameters, multiply-adds and sizes, computed before anything runs."""
-    kind = kind_of(type(layer).__name__)
-    n_out = math.prod(out_shape)
-    n_in = math.prod(in_shape)
-    params = param_count(layer, in_shape)
-    if kind in ("crop", "pad"):
-        macs = 0
-    elif kind == "upsample":
-        taps = {"nearest": 0, "bilinear": 4, "area": 4, "bicubic": 16, "lanczos3": 36,
-                "lanczos5": 100}.get(getattr(layer, "interpolation", "nearest"), 0)
-        macs = n_out * taps
-    else:
-        batch, out_sp, _ = shapes.split_shape(out_shape, layer.rank, layer.data_format)
-        _, in_sp, c = shapes.split_shape(in_shape, layer.rank, layer.data_format)
-        k = math.prod(layer.kernel_size)
-        if kind == "conv":
-            macs = n_out * k * (c // layer.groups)
-        elif kind == "depthwise":
-            macs = n_out * k
-        elif kind == "separable":
-            mid = batch * math.prod(out_sp) * c * layer.depth_multiplier
-            macs = mid * k + n_out * c * layer.depth_multiplier
-        else:
-            macs = batch * math.prod(in_sp) * c * k * layer.filters
-    return Cost(params, int(macs), int(n_out), int(n_in),
-                _work(layer, kind, in_shape, out_shape))
+def cost_of(g: LayerGeometry) -> Cost:
+    """Parameters, multiply-adds and sizes of the geometry ``g``, before anything runs.
+
+    An output over the budget is refused on its size alone: its multiply-adds (which walk
+    every output position of an interpolating resize) are then not counted (0)."""
+    n_out = math.prod(g.out_shape)
+    macs = g.macs if n_out <= MAX_OUTPUT_ELEMENTS and g.params <= MAX_PARAMS else 0
+    return Cost(g.params, int(macs), int(n_out), int(math.prod(g.in_shape)), _work(g))
+
+
+def cost(layer, in_shape, out_shape=None) -> Cost:
+    """:func:`cost_of` ``layer`` on ``in_shape``. With ``out_shape`` (what
+    ``compute_output_shape`` gave), a shape Keras refuses only when it builds (no input
+    channels, groups that do not divide them) costs its sizes alone: the call fails before
+    any work. Without it, that refusal is raised (ValueError, Keras's reason)."""
+    try:
+        return cost_of(geometry(layer, tuple(in_shape)))
+    except ValueError:
+        if out_shape is None:
+            raise
+        return Cost(0, 0, math.prod(out_shape), math.prod(in_shape))
 
 
 def fmt_count(n: int) -> str:
@@ -278,177 +261,99 @@ class AxisInfo:
     note: str = ""
 
 
+def _conv_formula(layer, a: int, n: int, o: int, pad: tuple, names) -> tuple[str, tuple, str]:
+    """(formula, zeros shown, note) of a convolution axis; ``pad`` is the geometry's."""
+    k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
+    before, after = pad
+    if layer.padding == "valid":
+        f = (f"⌊({n} − {d}·({k} − 1) − 1)/{s}⌋ + 1 = {o}" if d > 1
+             else f"⌊({n} − {k})/{s}⌋ + 1 = {o}")
+        note = (f"valid padding: the last {-after} {names[a]} of the input are never read by "
+                "the kernel (they fall past the last full window)." if after < 0 else "")
+        return f, (0, 0), note
+    ke = shapes.effective_kernel(k, d)
+    f = (f"⌈{n}/{s}⌉ = {o}  ·  with the zeros ({before} before, {after} after): "
+         f"⌊({n} + {before} + {after} − {ke})/{s}⌋ + 1 = {o}")
+    note = ""
+    if layer.padding == "causal":
+        note = f"causal: {before} zeros on the left only ({d}·({k} − 1))."
+    elif before != after:
+        note = (f"TensorFlow's same padding puts the odd extra zero at the end: {before} "
+                f"before, {after} after (PyTorch-style symmetric padding would differ).")
+    return f, pad, note
+
+
+def _transpose_formula(layer, a: int, n: int, o: int) -> tuple[str, str]:
+    """(formula, note) of a transposed-convolution axis."""
+    k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
+    op = None if layer.output_padding is None else layer.output_padding[a]
+    kstr = f"{d}·({k} − 1) + 1" if d > 1 else f"{k}"
+    if layer.padding == "valid":
+        f = (f"({n} − 1)·{s} + {kstr} + max({kstr}, {s}) − {kstr} = {o}" if op is None
+             else f"({n} − 1)·{s} + {kstr} + {op} = {o}")
+    else:
+        f = f"{n}·{s} = {o}" if op is None else f"({n} − 1)·{s} + ({kstr}) mod 2 + {op} = {o}"
+    note = ""
+    if s > 1 and op is None:
+        # output_padding 0 … s−1 give consecutive sizes (never enumerate a huge s)
+        lo, hi = (shapes.conv_transpose_output_length(n, k, s, d, layer.padding, p)
+                  for p in (0, s - 1))
+        alts = (", ".join(map(str, range(lo, hi + 1))) if hi - lo < 8
+                else f"{lo}, {lo + 1}, …, {hi}")
+        note = (f"Ambiguous without output_padding: a forward Conv with these arguments maps "
+                f"any of {alts} cells to {n}; Keras picks {o}. Set output_padding to choose.")
+    return f, note
+
+
 def axis_infos(layer, in_shape) -> list[AxisInfo]:
-    """Per spatial axis: the output-size formula with the user's numbers filled in."""
-    name = type(layer).__name__
-    kind = kind_of(name)
-    _, spatial, _ = shapes.split_shape(in_shape, layer.rank, layer.data_format)
-    out_shape = layer.compute_output_shape(in_shape)
-    _, out_sp, _ = shapes.split_shape(out_shape, layer.rank, layer.data_format)
-    names = AXIS_NAMES[layer.rank]
+    """Per spatial axis: the output-size formula with the user's numbers filled in; the
+    paddings are the geometry's (:attr:`engine.geometry.AxisOp.pad`)."""
+    g = geometry(layer, tuple(in_shape))
+    names = AXIS_SHORT[g.rank]
     infos = []
-    for a, (n, o) in enumerate(zip(spatial, out_sp)):
-        note = ""
-        pad = (0, 0)
-        if kind in ("conv", "separable", "depthwise"):
-            k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-            ke = shapes.effective_kernel(k, d)
-            if layer.padding == "valid":
-                if d > 1:
-                    f = f"⌊({n} − {d}·({k} − 1) − 1)/{s}⌋ + 1 = {o}"
-                else:
-                    f = f"⌊({n} − {k})/{s}⌋ + 1 = {o}"
-                before, after = shapes.conv_padding(n, k, s, d, "valid")
-                if after < 0:
-                    note = (f"valid padding: the last {-after} {names[a]} of the input are never "
-                            "read by the kernel (they fall past the last full window).")
-            else:
-                before, after = shapes.conv_padding(n, k, s, d, layer.padding)
-                pad = (before, after)
-                f = (f"⌈{n}/{s}⌉ = {o}  ·  with the zeros ({before} before, {after} after): "
-                     f"⌊({n} + {before} + {after} − {ke})/{s}⌋ + 1 = {o}")
-                if layer.padding == "causal":
-                    note = f"causal: {before} zeros on the left only ({d}·({k} − 1))."
-                elif before != after:
-                    note = (f"TensorFlow's same padding puts the odd extra zero at the end: "
-                            f"{before} before, {after} after (PyTorch-style symmetric padding "
-                            "would differ).")
-        elif kind == "transpose":
-            k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-            ke = shapes.effective_kernel(k, d)
-            op = None if layer.output_padding is None else layer.output_padding[a]
-            kstr = f"{d}·({k} − 1) + 1" if d > 1 else f"{k}"
-            if layer.padding == "valid":
-                if op is None:
-                    f = f"({n} − 1)·{s} + {kstr} + max({kstr}, {s}) − {kstr} = {o}"
-                else:
-                    f = f"({n} − 1)·{s} + {kstr} + {op} = {o}"
-            else:
-                f = (f"{n}·{s} = {o}" if op is None
-                     else f"({n} − 1)·{s} + ({kstr}) mod 2 + {op} = {o}")
-            if s > 1 and op is None:
-                # output_padding 0 … s−1 give consecutive sizes (never enumerate a huge s)
-                lo, hi = (shapes.conv_transpose_output_length(n, k, s, d, layer.padding, p)
-                          for p in (0, s - 1))
-                alts = (", ".join(map(str, range(lo, hi + 1))) if hi - lo < 8
-                        else f"{lo}, {lo + 1}, …, {hi}")
-                note = (f"Ambiguous without output_padding: a forward {'Conv'} with these "
-                        f"arguments maps any of {alts} cells to {n}; Keras "
-                        f"picks {o}. Set output_padding to choose.")
-        elif kind == "crop":
-            b, e = layer.cropping[a]
+    for a, (n, o, op) in enumerate(zip(g.in_spatial, g.out_spatial, g.axes)):
+        note, pad = "", (0, 0)
+        if g.kind in ("conv", "separable", "depthwise"):
+            f, pad, note = _conv_formula(layer, a, n, o, op.pad, names)
+        elif g.kind == "transpose":
+            f, note = _transpose_formula(layer, a, n, o)
+        elif g.kind == "crop":
+            b, e = (-p for p in op.pad)
             f = f"{n} − {b} − {e} = {o}"
-        elif kind == "pad":
-            b, e = layer.padding[a]
-            pad = (b, e)
-            f = f"{n} + {b} + {e} = {o}"
+        elif g.kind == "pad":
+            pad = op.pad
+            f = f"{n} + {pad[0]} + {pad[1]} = {o}"
         else:
             f = f"{n}·{layer.size[a]} = {o}"
         infos.append(AxisInfo(names[a], n, o, f, pad, note))
     return infos
 
 
-# --------------------------------------------------------------------------- geometry
-
-def conv_pad_before(layer, n: int, a: int) -> int:
-    return shapes.conv_padding(n, layer.kernel_size[a], layer.strides[a],
-                               layer.dilation_rate[a], layer.padding)[0]
-
-
-def sources_1d(layer, a: int, n_in: int, n_out: int, o: int) -> list:
-    """Input cells feeding output ``o`` along axis ``a``: list of ``(i, tap)`` where ``i``
-    is the input index (``None`` when the tap reads padding) and ``tap`` the kernel index
-    (``None`` for weightless layers)."""
-    kind = kind_of(type(layer).__name__)
-    if kind in ("conv", "separable", "depthwise"):
-        p = conv_pad_before(layer, n_in, a)
-        s, d = layer.strides[a], layer.dilation_rate[a]
-        out = []
-        for t in range(layer.kernel_size[a]):
-            i = o * s + t * d - p
-            out.append((i if 0 <= i < n_in else None, t))
-        return out
-    if kind == "transpose":
-        k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-        p = shapes.conv_transpose_padding(n_in, n_out, k, s, d, layer.padding)
-        out = []
-        for t in range(k):
-            q = o + p - t * d
-            if q >= 0 and q % s == 0 and q // s < n_in:
-                out.append((q // s, t))
-        return out
-    if kind == "crop":
-        return [(o + layer.cropping[a][0], None)]
-    if kind == "pad":
-        i = o - layer.padding[a][0]
-        return [(i if 0 <= i < n_in else None, None)]
-    s = layer.size[a]
-    if getattr(layer, "interpolation", "nearest") == "nearest":
-        return [(o // s, None)]
-    c = (o + 0.5) / s - 0.5
-    lo = int(math.floor(c))
-    return [(i, None) for i in sorted({min(max(lo, 0), n_in - 1), min(max(lo + 1, 0), n_in - 1)})]
+def padded_pads(g: LayerGeometry) -> tuple:
+    """Per axis ``(before, after)`` zeros of the "padded input" panel: a convolution's
+    padding (a valid convolution's unread tail is not drawn), none for the other kinds."""
+    if g.kind not in ("conv", "separable", "depthwise"):
+        return tuple((0, 0) for _ in g.axes)
+    return tuple((max(b, 0), max(e, 0)) for b, e in g.pads)
 
 
-def targets_1d(layer, a: int, n_in: int, n_out: int, i: int) -> list:
-    """Output cells that input ``i`` feeds along axis ``a`` (with the tap used)."""
-    kind = kind_of(type(layer).__name__)
-    if kind in ("conv", "separable", "depthwise"):
-        p = conv_pad_before(layer, n_in, a)
-        s, d = layer.strides[a], layer.dilation_rate[a]
-        out = []
-        for t in range(layer.kernel_size[a]):
-            q = i + p - t * d
-            if q >= 0 and q % s == 0 and q // s < n_out:
-                out.append((q // s, t))
-        return out
-    if kind == "transpose":
-        k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-        p = shapes.conv_transpose_padding(n_in, n_out, k, s, d, layer.padding)
-        return [(i * s + t * d - p, t) for t in range(k) if 0 <= i * s + t * d - p < n_out]
-    if kind == "crop":
-        o = i - layer.cropping[a][0]
-        return [(o, None)] if 0 <= o < n_out else []
-    if kind == "pad":
-        return [(i + layer.padding[a][0], None)]
-    s = layer.size[a]
-    if getattr(layer, "interpolation", "nearest") == "nearest":
-        return [(o, None) for o in range(i * s, (i + 1) * s)]
-    return [(o, None) for o in range(n_out) if any(j == i for j, _ in sources_1d(
-        layer, a, n_in, n_out, o))]
-
-
-def display_pads(layer, spatial_in: tuple, spatial_out: tuple) -> list:
-    """Per axis ``(before, after)`` zeros of the "padded input" panel (clipped at 0)."""
-    kind = kind_of(type(layer).__name__)
-    pads = []
-    for a, (n, o) in enumerate(zip(spatial_in, spatial_out)):
-        if kind in ("conv", "separable", "depthwise"):
-            b, e = shapes.conv_padding(n, layer.kernel_size[a], layer.strides[a],
-                                       layer.dilation_rate[a], layer.padding)
-            pads.append((max(b, 0), max(e, 0)))
-        else:
-            pads.append((0, 0))
-    return pads
-
-
-def transpose_view(layer, x_axes: np.ndarray, spatial_out: tuple) -> tuple[np.ndarray, list]:
-    """A transposed convolution as a stride-1 convolution (with the kernel flipped) over the
-    input with ``s − 1`` zeros inserted between cells and ``d·(k−1) − before`` zeros around.
+def transpose_view(g: LayerGeometry, x_axes: np.ndarray) -> tuple[np.ndarray, list]:
+    """A transposed convolution (``g.axes`` are :class:`engine.geometry.TransposeAxis`) as a
+    stride-1 convolution (with the kernel flipped) over the input with ``s − 1`` zeros
+    inserted between cells and ``d·(k−1) − before`` zeros around, ``before`` being the
+    cells the transposed convolution crops (``−pad[0]``).
     ``x_axes``: (*spatial, channels). Returns (that array, per-axis (offset, stride)) where
     input cell ``i`` sits at ``offset + i·stride``."""
     arr = x_axes
     place = []
-    for a, o in enumerate(spatial_out):
-        n = arr.shape[a]
-        k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-        before = shapes.conv_transpose_padding(x_axes.shape[a], o, k, s, d, layer.padding)
-        left = d * (k - 1) - before
-        length = o + d * (k - 1)
+    for a, op in enumerate(g.axes):
+        n, o = op.n_in, op.n_out
+        left = op.kernel - 1 + op.pad[0]  # pad[0] = −(cells cropped before)
+        length = o + op.kernel - 1
         z_shape = list(arr.shape)
         z_shape[a] = length
         z = np.zeros(z_shape, arr.dtype)
-        idx = left + np.arange(n) * s
+        idx = left + np.arange(n) * op.s
         ok = (idx >= 0) & (idx < length)
         sl_z = [slice(None)] * arr.ndim
         sl_x = [slice(None)] * arr.ndim
@@ -456,13 +361,13 @@ def transpose_view(layer, x_axes: np.ndarray, spatial_out: tuple) -> tuple[np.nd
         sl_x[a] = np.nonzero(ok)[0]
         z[tuple(sl_z)] = arr[tuple(sl_x)]
         arr = z
-        place.append((left, s))
+        place.append((left, op.s))
     return arr, place
 
 
 def data_format_note(data_format: str, rank: int, in_shape: tuple) -> str:
     """What ``data_format`` does to the tensor layout, with the actual shape."""
-    axes = AXIS_NAMES[rank]
+    axes = AXIS_SHORT[rank]
     last = "(batch, " + ", ".join(axes) + ", channels)"
     first = "(batch, channels, " + ", ".join(axes) + ")"
     shown = last if data_format == "channels_last" else first

@@ -3,15 +3,16 @@
 The sidebar (layer picker, arguments, input, weights) is shared by every view. Its state is
 seeded from the URL on the first run of a session (:func:`app.state.parse_query`) and
 written back to the URL after every run (:func:`app.state.to_query`), so a link restores
-the view. The router builds one :class:`app.context.ViewContext` and calls
-``app/pages/<view>.py``'s ``render(ctx)``; a view whose module is missing shows a note.
+the view. The router builds one :class:`app.context.ViewContext` (layer, data_format,
+geometry, cost, weights) and calls ``app/pages/<view>.py``'s ``render(ctx)``, which returns
+the values of the URL parameters the page owns.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,15 +23,21 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from app import cached, compute, state as S, widgets as W  # noqa: E402
+from app.context import Selection, ViewContext  # noqa: E402
+from app.pages import animate, explore, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
 from engine import io as eio  # noqa: E402
 from engine import shapes  # noqa: E402
+from engine.geometry import AXIS_SHORT  # noqa: E402
+from engine.layers import LAYER_CLASSES  # noqa: E402
 
 SOURCES = {"sample": "Shipped sample", "synthetic": "Synthetic (choose a shape)",
            "upload": "Upload a file", "camera": "Camera", "mic": "Microphone"}
-UPLOAD_TYPES = {1: ["csv", "txt", "wav", "npy"],
-                2: ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"],
-                3: ["npy", "tif", "tiff", "gif"]}
+#: Per rank, the file types the uploader accepts: engine.io's extensions, without the dot.
+UPLOAD_TYPES = {rank: [e.lstrip(".") for e in exts] for rank, exts in (
+    (1, eio.SIGNAL_EXTENSIONS), (2, eio.IMAGE_EXTENSIONS), (3, eio.VOLUME_EXTENSIONS))}
+UPLOAD_LABELS = {1: "Signal", 2: "Image", 3: "Volume"}
+PAGES = {"explore": explore, "animate": animate, "receptive": receptive, "stack": stack}
 DEFAULT_SYNTHETIC = {1: (1, 128, 2), 2: (1, 64, 64, 3), 3: (1, 16, 32, 32, 1)}
 
 
@@ -60,7 +67,7 @@ def _seed_from_state(state: S.AppState) -> None:
     ss["w.kernel"] = state.kernel
     ss["w.grid_version"] = ss.get("w.grid_version", 0) + 1
     ss["scale"] = state.scale
-    ss["cell"] = tuple(state.cell) if state.cell else None
+    ss["selection"] = Selection("output", tuple(state.cell)) if state.cell else None
     ss["extras"] = dict(state.extras)
 
 
@@ -108,11 +115,10 @@ def _switch_layer(new: str, old: str | None = None) -> None:
         ss["w.kernel"] = None
         if ss.get("w.mode") not in preset_names(rank) + ("init",):
             ss["w.mode"] = "bank"
-    if not S.has_weights(new):
-        pass
-    elif ss.get("w.mode") not in preset_names(S.rank_of(new)) + ("init", "custom"):
+    if S.has_weights(new) and ss.get("w.mode") not in preset_names(S.rank_of(new)) + (
+            "init", "custom"):
         ss["w.mode"] = "bank"
-    ss["cell"] = None
+    ss["selection"] = None
     ss["w.grid_version"] = ss.get("w.grid_version", 0) + 1
     ss["_layer_prev"] = new
 
@@ -176,8 +182,7 @@ def sidebar_input(layer: str, data_format: str):
             fields["sample"] = name
         elif source == "upload":
             up = sb.file_uploader(
-                {1: "Signal (CSV, TXT, WAV, NPY)", 2: "Image (PNG, JPEG, GIF, BMP, TIFF, WebP)",
-                 3: "Volume (NPY, multi-frame TIFF or GIF)"}[rank],
+                f"{UPLOAD_LABELS[rank]} ({', '.join(t.upper() for t in UPLOAD_TYPES[rank])})",
                 type=UPLOAD_TYPES[rank], key="in.upload")
             if up is None:
                 sb.info("Choose a file; until then the default sample is used.")
@@ -226,7 +231,7 @@ def sidebar_input(layer: str, data_format: str):
             k = f"in.size.{i}"
             if k not in ss:
                 ss[k] = min(max(int(cur[i]), 1), S.MAX_SIZE)
-            vals.append(int(c.number_input(f"{W.AXIS_NAMES[rank][i]}", min_value=1,
+            vals.append(int(c.number_input(f"{AXIS_SHORT[rank][i]}", min_value=1,
                                            max_value=S.MAX_SIZE, step=1, key=k)))
         size = tuple(vals)
         ss["in.size"] = size
@@ -315,27 +320,10 @@ def _on_grid_edit(key: str) -> None:
                     grid[int(row), int(col)] = v
             except (ValueError, TypeError, IndexError, OverflowError):
                 pass
-    ss["w.kernel"] = (grid.ravel() if grid.shape[0] == 1 and ss.get("layer", "").find("1D") >= 0
+    ss["w.kernel"] = (grid.ravel() if grid.shape[0] == 1 and S.rank_of(ss["layer"]) == 1
                       else grid).tolist()
     ss["w.mode"] = "custom"
     ss["w.grid_version"] = ss.get("w.grid_version", 0) + 1
-
-
-# --------------------------------------------------------------------------- validation
-
-def check_layer(layer: str, kwargs: dict, x_shape: tuple):
-    """Construct + shape-check → (engine layer, output shape) or raise ValueError."""
-    from engine.layers import LAYER_CLASSES
-
-    obj = LAYER_CLASSES[layer](**kwargs)
-    out = obj.compute_output_shape(tuple(x_shape))
-    if S.has_weights(layer):
-        # build-time checks (groups vs channels, channel count) without allocating weights
-        _, _, c = shapes.split_shape(x_shape, obj.rank, obj.data_format, obj.name)
-        groups = getattr(obj, "groups", 1)
-        if c % groups:
-            obj.build(tuple(x_shape))  # raises Keras's message
-    return obj, out
 
 
 # --------------------------------------------------------------------------- budget
@@ -351,8 +339,6 @@ def budget_refusal(view: str, layer: str, kwargs: dict, x_shape: tuple) -> str |
     estimated; Receptive works on the real input."""
     if view in ("explore", "stack"):
         return None
-    from engine.layers import LAYER_CLASSES
-
     try:
         obj = LAYER_CLASSES[layer](**kwargs)
         shape = tuple(x_shape)
@@ -360,7 +346,7 @@ def budget_refusal(view: str, layer: str, kwargs: dict, x_shape: tuple) -> str |
             batch, spatial, c = shapes.split_shape(shape, obj.rank, obj.data_format)
             spatial = tuple(min(n, ANIMATE_MAX_SIDE) for n in spatial)
             shape = shapes.join_shape(1, spatial, c, obj.data_format)
-        return compute.cost(obj, shape, obj.compute_output_shape(shape)).refused
+        return compute.cost(obj, shape).refused
     except ValueError:
         return None  # the view reports Keras's reason itself
 
@@ -384,59 +370,23 @@ def sync_url(state: S.AppState) -> None:
 
 # --------------------------------------------------------------------------- main
 
-def render_view(view: str, ctx) -> None:
+def render_view(view: str, ctx: ViewContext) -> None:
+    """``render(ctx)`` of the page of ``view``; the URL parameters it returns go into the
+    URL. (The Animate and Stack pages still write theirs into ``session_state["extras"]``
+    themselves.)"""
     try:
-        module = importlib.import_module(f"app.pages.{view}")
-        render = getattr(module, "render")
-    except ImportError:
-        st.info(f"The {S.VIEW_LABELS[view]} view is not available yet in this version; "
-                "the Explore view shows the layer, its input and output.")
-        return
-    except AttributeError:
-        st.info(f"The {S.VIEW_LABELS[view]} view is not available yet (no render function).")
-        return
-    try:
-        render(ctx)
+        params = PAGES[view].render(ctx)
     except Exception as exc:  # noqa: BLE001 - a view's bug must not take the page down
         st.error(f"The {S.VIEW_LABELS[view]} view failed: {type(exc).__name__}: {exc}")
+        return
+    if params:  # only what the page declares it owns
+        st.session_state["extras"].update(
+            {k: params[k] for k in PAGES[view].URL_PARAMS if k in params})
 
 
-def main() -> None:
-    cached.warm_up()
-    _init_session()
+def _header(state: S.AppState) -> None:
+    """Title, URL messages and the parameters no view knows."""
     ss = st.session_state
-
-    layer = sidebar_layer()
-    st.sidebar.header("Arguments")
-    with st.sidebar:
-        mode_now = ss.get("w.mode", "bank")
-        slots = W.render_args(layer, mode_now, groups=("main",))
-    args = W.read_args(layer)
-    try:
-        data_format = shapes.standardize_data_format(args.get("data_format"))
-    except ValueError:
-        data_format = "channels_last"
-    x, input_label, input_error, fields = sidebar_input(layer, data_format)
-    if S.has_weights(layer):
-        mode, custom = sidebar_weights(layer, args)
-        with st.sidebar:
-            slots.update(W.render_args(layer, mode, groups=("init",)))
-    else:
-        mode, custom = "init", None
-    with st.sidebar:
-        slots.update(W.render_args(layer, mode, groups=("advanced",)))
-    args = W.read_args(layer)
-
-    state = S.AppState(layer=layer, args=args, view=ss.get("view", "explore"),
-                       sample=fields["sample"], input_shape=fields["input_shape"],
-                       color=fields["color"], size=fields["size"], batch=fields["batch"],
-                       weights=mode if S.has_weights(layer) else "bank",
-                       seed=int(ss.get("w.seed", 0) or 0),
-                       kernel=custom, scale=ss.get("scale", "per_channel"),
-                       cell=ss.get("cell"), extras=ss.get("extras", {}))
-    kwargs = S.layer_kwargs(state)
-
-    # ---------------------------------------------------------------- header
     st.title("convlab")
     st.caption("Every Keras convolutional layer, computed exactly by a NumPy/Numba engine. "
                "Change anything in the sidebar; the link in your address bar restores this view.")
@@ -445,75 +395,128 @@ def main() -> None:
     if ss.get("url_errors") and st.button("Dismiss URL messages"):
         ss["url_errors"] = []
         st.rerun()
-    unknown = [k for k in state.extras
-               if state.view == "explore" and not S.is_view_param(k)]
+    unknown = [k for k in state.extras if state.view == "explore" and not S.is_view_param(k)]
     if unknown:
         st.warning("Unknown URL parameter(s) ignored by this view: "
                    + ", ".join(f"`{k}`" for k in unknown))
 
-    error = None
+
+@dataclass(frozen=True)
+class LastGood:
+    """The last configuration Keras accepted (kept in the session without its arrays)."""
+
+    layer_name: str
+    kwargs: dict
+    weights_mode: str
+    custom: list | None
+    x_shape: tuple
+
+
+def _fallback_context(state: S.AppState, x, input_label: str, error: str) -> ViewContext | None:
+    """After Keras refused the sidebar's configuration: the last valid one on this input,
+    else the layer with its default arguments, else ``None`` (``ctx.error`` says why)."""
+    extras = st.session_state["extras"]
+    last = st.session_state.get("last_good")
+    if last is not None and last.layer_name == state.layer and last.x_shape == x.shape:
+        st.caption("Showing the last valid configuration below; fix the argument to update.")
+        return ViewContext(last.layer_name, last.kwargs, x, input_label,
+                           weights_mode=last.weights_mode, custom=last.custom, extras=extras,
+                           error=error)
+    st.caption("Showing this layer with its default arguments below.")
+    dstate = S.AppState(layer=state.layer, args=S.default_args(state.layer),
+                        weights=state.weights, seed=state.seed, kernel=None)
+    mode = ("bank" if state.weights == "custom" else state.weights) \
+        if S.has_weights(state.layer) else "init"
     try:
-        check_layer(layer, kwargs, x.shape)
+        return ViewContext(state.layer, S.layer_kwargs(dstate), x, input_label,
+                           weights_mode=mode, extras=extras, error=error)
+    except ValueError:
+        return None
+
+
+def _context(state: S.AppState, x, input_label: str, slots: dict) -> ViewContext | None:
+    """The view context of the sidebar's configuration, or after Keras's refusal (shown next
+    to the argument it names) a fallback."""
+    mode = state.weights if S.has_weights(state.layer) else "init"
+    custom = state.kernel if mode == "custom" else None
+    kwargs = S.layer_kwargs(state)
+    try:
+        ctx = ViewContext(state.layer, kwargs, x, input_label, weights_mode=mode,
+                          custom=custom, extras=st.session_state["extras"])
     except ValueError as exc:
         error = str(exc)
-    good = None
-    if error is None:
-        good = cached.AppViewContext(layer, kwargs, x, input_label, extras=dict(state.extras),
-                                     weights_mode=mode if S.has_weights(layer) else "init",
-                                     custom=custom)
-        ss["last_good"] = good
     else:
-        names = [s.name for s in S.arg_specs(layer)]
-        culprit = W.blame(error, names)
-        slot = slots.get(culprit)
-        if slot is not None:
-            slot.error(error)
-        else:
-            st.sidebar.error(error)
-        where = f" (argument `{culprit}`)" if culprit else ""
-        st.error(f"Keras refuses this configuration{where}: {error}")
-        last = ss.get("last_good")
-        if last is not None and last.layer_name == layer and last.x.shape == x.shape:
-            st.caption("Showing the last valid configuration below; fix the argument to update.")
-            good = last
-        else:
-            from app.state import default_args
+        st.session_state["last_good"] = LastGood(state.layer, kwargs, mode, custom, x.shape)
+        return ctx
+    culprit = W.blame(error, [s.name for s in S.arg_specs(state.layer)])
+    slot = slots.get(culprit)
+    (slot if slot is not None else st.sidebar).error(error)
+    where = f" (argument `{culprit}`)" if culprit else ""
+    st.error(f"Keras refuses this configuration{where}: {error}")
+    return _fallback_context(state, x, input_label, error)
 
-            st.caption("Showing this layer with its default arguments below.")
-            dstate = S.AppState(layer=layer, args=default_args(layer), weights=state.weights,
-                                seed=state.seed, kernel=None)
-            try:
-                check_layer(layer, S.layer_kwargs(dstate), x.shape)
-                good = cached.AppViewContext(
-                    layer, S.layer_kwargs(dstate), x, input_label,
-                    weights_mode=("bank" if state.weights == "custom" else state.weights)
-                    if S.has_weights(layer) else "init")
-            except ValueError:
-                good = None
-    if input_error:
-        st.warning(f"Input problem: {input_error} (your last input is kept).")
 
-    # ---------------------------------------------------------------- views
+def _views(state: S.AppState, ctx: ViewContext | None) -> None:
+    """The view picker and the chosen view (after the server's budget for it)."""
     view = st.radio("View", S.VIEWS, key="view", horizontal=True,
                     format_func=S.VIEW_LABELS.get, label_visibility="collapsed")
     state.view = view
-    if good is not None:
-        good.extras = dict(state.extras)
-        if error is not None:
-            good.extras["error"] = error
-        refusal = budget_refusal(view, good.layer_name, good.kwargs, tuple(good.x.shape))
-        if refusal:
-            st.error(f"Refused: {refusal}")
-            st.caption("The Explore view still shows the output shape and the formulas.")
-        else:
-            render_view(view, good)
-    else:
+    if ctx is None:
         st.info("Nothing to show until the configuration is valid; the error above says why.")
         if view == "explore":
             # the required text still appears so that the page always states a shape
             st.markdown("Output shape: (none — invalid configuration)")
+        return
+    refusal = budget_refusal(view, ctx.layer_name, ctx.kwargs, tuple(ctx.x.shape))
+    if refusal:
+        st.error(f"Refused: {refusal}")
+        st.caption("The Explore view still shows the output shape and the formulas.")
+    else:
+        render_view(view, ctx)
+
+
+def _sidebar(ss) -> tuple[S.AppState, np.ndarray, str, str | None, dict]:
+    """Every sidebar widget → (state, input, its label, input error, error slots)."""
+    layer = sidebar_layer()
+    st.sidebar.header("Arguments")
+    with st.sidebar:
+        slots = W.render_args(layer, ss.get("w.mode", "bank"), groups=("main",))
+    args = W.read_args(layer)
+    try:
+        data_format = shapes.standardize_data_format(args.get("data_format"))
+    except ValueError:
+        data_format = "channels_last"
+    x, input_label, input_error, fields = sidebar_input(layer, data_format)
+    mode, custom = sidebar_weights(layer, args) if S.has_weights(layer) else ("init", None)
+    with st.sidebar:
+        if S.has_weights(layer):
+            slots.update(W.render_args(layer, mode, groups=("init",)))
+        slots.update(W.render_args(layer, mode, groups=("advanced",)))
+    selection = ss.get("selection")
+    state = S.AppState(layer=layer, args=W.read_args(layer), view=ss.get("view", "explore"),
+                       sample=fields["sample"], input_shape=fields["input_shape"],
+                       color=fields["color"], size=fields["size"], batch=fields["batch"],
+                       weights=mode if S.has_weights(layer) else "bank",
+                       seed=int(ss.get("w.seed", 0) or 0), kernel=custom,
+                       scale=ss.get("scale", "per_channel"),
+                       cell=selection.output if selection else None,
+                       extras=ss.get("extras", {}))
+    return state, x, input_label, input_error, slots
+
+
+def main() -> None:
+    cached.warm_up()
+    _init_session()
+    ss = st.session_state
+    state, x, input_label, input_error, slots = _sidebar(ss)
+    _header(state)
+    ctx = _context(state, x, input_label, slots)
+    if input_error:
+        st.warning(f"Input problem: {input_error} (your last input is kept).")
+    _views(state, ctx)
     state.scale = ss.get("scale", "per_channel")
-    state.cell = ss.get("cell")
+    selection = ss.get("selection")
+    state.cell = selection.output if selection else None
     sync_url(state)
 
 

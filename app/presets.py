@@ -151,11 +151,11 @@ def custom_fits(custom, kernel_size) -> bool:
 
 def layer_weights(layer, mode: str, custom=None) -> list:
     """Weights (Keras order and shapes) for a *built* engine layer from preset ``mode``."""
-    kind = type(layer).__name__
+    kind = layer.kind
     current = layer.get_weights()
     ks = layer.kernel_size
     rank = len(ks)
-    if kind.startswith("Separable"):
+    if kind == "separable":
         dw, pw = current[0], current[1]
         channels, mult = dw.shape[-2], dw.shape[-1]
         filters = pw.shape[-1]
@@ -167,13 +167,13 @@ def layer_weights(layer, mode: str, custom=None) -> list:
             for c in range(channels):
                 flat[c * mult + f % mult, f] = 1.0 / channels
         out = [new_dw.astype(np.float32), flat.reshape(pw.shape).astype(np.float32)]
-    elif kind.startswith("Depthwise"):
+    elif kind == "depthwise":
         dw = current[0]
         channels, mult = dw.shape[-2], dw.shape[-1]
         kernels = spatial_kernels(mode, ks, mult, custom)
         out = [np.stack([np.stack([kernels[m] for m in range(mult)], -1)] * channels, -2)
                .astype(np.float32)]
-    elif kind.endswith("Transpose"):
+    elif kind == "transpose":
         k = current[0]
         filters, channels = k.shape[-2], k.shape[-1]
         kernels = spatial_kernels(mode, ks, filters, custom)

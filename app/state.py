@@ -15,10 +15,15 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import re
 import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
+
+from engine.geometry import WEIGHTED_KINDS
+from engine.keras_objects.activations import ALL_ACTIVATIONS
+from engine.layers import LAYER_CLASSES
+from engine.layers.reshaping import INTERPOLATIONS
+from engine.literals import literal
 
 # --------------------------------------------------------------------------- layers
 
@@ -51,24 +56,18 @@ def extra_value(text, default):
 
 
 def rank_of(layer: str) -> int:
-    return int(re.search(r"(\d)D", layer).group(1))
+    """The number of spatial axes of the engine layer class ``layer``."""
+    return LAYER_CLASSES[layer].rank
 
 
 def kind_of(layer: str) -> str:
-    """``conv``, ``separable``, ``depthwise``, ``transpose``, ``crop``, ``upsample``, ``pad``."""
-    if layer.startswith("Separable"):
-        return "separable"
-    if layer.startswith("Depthwise"):
-        return "depthwise"
-    if layer.endswith("Transpose"):
-        return "transpose"
-    if layer.startswith("Conv"):
-        return "conv"
-    return {"Cropping": "crop", "UpSampling": "upsample", "ZeroPadding": "pad"}[layer[:-2]]
+    """The ``kind`` of the engine layer class ``layer`` (``conv``, ``separable``,
+    ``depthwise``, ``transpose``, ``crop``, ``upsample``, ``pad``)."""
+    return LAYER_CLASSES[layer].kind
 
 
 def has_weights(layer: str) -> bool:
-    return kind_of(layer) in ("conv", "separable", "depthwise", "transpose")
+    return kind_of(layer) in WEIGHTED_KINDS
 
 
 # --------------------------------------------------------------------------- samples
@@ -97,11 +96,7 @@ DEFAULT_SAMPLE = {1: "sine_burst", 2: "photo", 3: "volume"}
 
 # --------------------------------------------------------------------------- arguments
 
-ACTIVATIONS = (None, "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "relu6", "elu",
-               "selu", "gelu", "silu", "softplus", "softsign", "hard_sigmoid", "hard_silu",
-               "hard_tanh", "mish", "exponential", "linear", "celu", "log_sigmoid",
-               "log_softmax", "sparse_plus", "squareplus", "tanh_shrink", "hard_shrink",
-               "soft_shrink", "sparsemax", "sparse_sigmoid", "threshold", "glu")
+ACTIVATIONS = (None,) + tuple(ALL_ACTIVATIONS)
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
                 "lecun_normal", "random_normal", "random_uniform", "truncated_normal",
                 "orthogonal", "variance_scaling", "zeros", "ones")
@@ -111,7 +106,6 @@ RANDOM_INITIALIZERS = {"glorot_uniform", "glorot_normal", "he_uniform", "he_norm
 REGULARIZERS = (None, "l1", "l2", "l1l2", "orthogonal_regularizer")
 CONSTRAINTS = (None, "max_norm", "non_neg", "unit_norm", "min_max_norm")
 DTYPES = (None, "float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16")
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area")
 
 
 @dataclass(frozen=True)
@@ -169,8 +163,6 @@ def _pairs_default(value, rank):
 @functools.lru_cache(maxsize=None)
 def arg_specs(layer: str) -> tuple:
     """The Keras constructor arguments of ``layer`` in signature order, as widget specs."""
-    from engine.layers import LAYER_CLASSES
-
     rank = rank_of(layer)
     sig = inspect.signature(LAYER_CLASSES[layer].__init__)
     specs = []
@@ -244,24 +236,6 @@ MAX_VIEW_VALUE = 50_000    # characters of a view's own parameter (pasted Keras 
 MAX_URL_PARAMS = 100       # parameters read from one URL
 
 
-def short_repr(value, limit: int = 60) -> str:
-    """``repr`` for messages, cut to ``limit`` characters (a URL may hold anything)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int with more digits than Python will print
-        return f"<{type(value).__name__} too large to print>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def short_literal(value, limit: int = 60) -> str:
-    """:func:`format_literal` for messages, cut to ``limit`` characters."""
-    try:
-        text = format_literal(value)
-    except ValueError:
-        return short_repr(value, limit)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _too_big(spec: ArgSpec, value) -> bool:
     items = value if isinstance(value, (tuple, list)) else (value,)
     flat = [w for v in items for w in (v if isinstance(v, (tuple, list)) else (v,))]
@@ -273,13 +247,14 @@ def coerce_arg(spec: ArgSpec, value):
     """A URL / user value → the widget-ready value for ``spec``; raises ValueError with a
     message if the widgets cannot show it (the engine gives Keras's reason separately)."""
     k = spec.kind
+    received = f"Received: {spec.name}={literal(value, limit=60)}"
     if k in ("int", "tuple", "opt_tuple", "pairs") and _too_big(spec, value):
         raise ValueError(f"`{spec.name}` values must be at most {MAX_INT_ARG:,} (TensorFlow's "
-                         f"int32 limit). Received: {spec.name}={short_repr(value)}")
+                         f"int32 limit). {received}")
     if k == "int":
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < spec.min:
             raise ValueError(f"`{spec.name}` must be an integer ≥ {spec.min}. "
-                             f"Received: {spec.name}={short_repr(value)}")
+                             f"{received}")
         return int(value)
     if k in ("tuple", "opt_tuple"):
         if k == "opt_tuple" and value is None:
@@ -290,7 +265,7 @@ def coerce_arg(spec: ArgSpec, value):
                 isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < spec.min
                 for v in value)):
             raise ValueError(f"`{spec.name}` must be an integer or a tuple of {spec.rank} "
-                             f"integers ≥ {spec.min}. Received: {spec.name}={short_repr(value)}")
+                             f"integers ≥ {spec.min}. {received}")
         return tuple(int(v) for v in value)
     if k == "pairs":
         try:
@@ -305,16 +280,16 @@ def coerce_arg(spec: ArgSpec, value):
         if value not in spec.options:
             opts = ", ".join("None" if o is None else o for o in spec.options)
             raise ValueError(f"`{spec.name}` must be one of: {opts}. "
-                             f"Received: {spec.name}={short_repr(value)}")
+                             f"{received}")
         return value
     if k == "bool":
         if value in (0, 1) and not isinstance(value, str):
             return bool(value)
-        raise ValueError(f"`{spec.name}` must be True or False. Received: {spec.name}={short_repr(value)}")
+        raise ValueError(f"`{spec.name}` must be True or False. {received}")
     if k == "str":
         if value is None or isinstance(value, str):
             return value or None
-        raise ValueError(f"`{spec.name}` must be a string. Received: {spec.name}={short_repr(value)}")
+        raise ValueError(f"`{spec.name}` must be a string. {received}")
     raise ValueError(f"Unsupported argument {spec.name}")  # pragma: no cover
 
 
@@ -333,33 +308,12 @@ def parse_literal(text: str):
                          "(3,3), or plain words)") from None
 
 
-def format_literal(value) -> str:
-    """Python value → compact literal: tuples without spaces, strings bare."""
-    if isinstance(value, str):
-        try:
-            if isinstance(ast.literal_eval(value), str):
-                return repr(value)
-        except (ValueError, SyntaxError):
-            pass
-        return value if all(ch.isalnum() or ch in "_-." for ch in value) and value else repr(value)
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, float):
-        r = f"{value:.6g}"
-        return r if any(c in r for c in ".en") else r + ".0"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, tuple):
-        inner = ",".join(format_literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ",".join(format_literal(v) for v in value) + "]"
-    return repr(value)
+#: A value as the URL writes it: ``(3,3)``, ``same`` (:func:`engine.literals.literal`).
+format_literal = functools.partial(literal, compact=True)
 
 
 # --------------------------------------------------------------------------- state
 
-WEIGHT_MODES = ("preset", "init", "custom")
 COLOR_MODES = ("auto", "rgb", "gray")
 SCALES = ("shared", "per_channel")
 APP_PARAMS = ("layer", "view", "sample", "input_shape", "color", "size", "batch", "weights",
@@ -404,8 +358,6 @@ def default_state(layer: str = DEFAULT_LAYER) -> AppState:
 
 def _engine_reason(layer: str, name: str, value) -> Optional[str]:
     """Keras's reason for ``name=value`` on ``layer`` (constructor only), if it refuses it."""
-    from engine.layers import LAYER_CLASSES
-
     args = {s.name: s.default for s in arg_specs(layer) if s.required}
     args[name] = value
     try:
@@ -428,7 +380,7 @@ def parse_query(params: dict) -> tuple[AppState, list]:
             raw = raw[-1] if raw else ""
         key, raw = str(key), str(raw)
         if len(key) > 64:
-            errors.append((short_repr(key, 40), "Ignored a parameter with an over-long name."))
+            errors.append((literal(key, limit=40), "Ignored a parameter with an over-long name."))
             continue
         if is_view_param(key):  # the view parses its own parameters (e.g. pasted code)
             if len(raw) > MAX_VIEW_VALUE:
@@ -444,7 +396,7 @@ def parse_query(params: dict) -> tuple[AppState, list]:
         try:
             values[key] = parse_literal(raw)
         except ValueError as exc:
-            errors.append((key, f"Ignored `{key}={short_repr(raw)}`: {exc}."))
+            errors.append((key, f"Ignored `{key}={literal(raw, limit=60)}`: {exc}."))
     if len(params) > MAX_URL_PARAMS:
         errors.append(("…", f"Only the first {MAX_URL_PARAMS} URL parameters were read."))
     layer = values.pop("layer", DEFAULT_LAYER)
@@ -454,7 +406,8 @@ def parse_query(params: dict) -> tuple[AppState, list]:
             if match:
                 layer = match[0]
             else:
-                errors.append(("layer", f"Unknown layer `{short_literal(layer)}`; showing {DEFAULT_LAYER}. "
+                shown = literal(layer, compact=True, limit=60)
+                errors.append(("layer", f"Unknown layer `{shown}`; showing {DEFAULT_LAYER}. "
                                         f"Choose one of: {', '.join(ALL_LAYERS)}."))
                 layer = DEFAULT_LAYER
         else:
@@ -471,13 +424,14 @@ def parse_query(params: dict) -> tuple[AppState, list]:
                 reason = _engine_reason(layer, key, value)
                 reason = str(reason or exc).rstrip(".")
                 reason = reason if len(reason) <= 400 else reason[:399] + "…"
-                errors.append((key, f"Ignored `{key}={short_literal(value)}`: {reason}. "
+                shown = literal(value, compact=True, limit=60)
+                errors.append((key, f"Ignored `{key}={shown}`: {reason}. "
                                     "Using the default instead."))
             continue
         try:
             _set_app_param(state, key, value, rank)
         except (ValueError, TypeError) as exc:
-            errors.append((key, f"Ignored `{key}={short_literal(value)}`: {exc}"))
+            errors.append((key, f"Ignored `{key}={literal(value, compact=True, limit=60)}`: {exc}"))
         except KeyError:
             raw = params[key]
             state.extras[key] = str(raw[-1] if raw else "") if isinstance(raw, (list, tuple)) \

@@ -14,7 +14,7 @@ import re
 import streamlit as st
 
 from app.state import MAX_INT_ARG, ArgSpec, arg_specs, rank_of
-from app.compute import AXIS_NAMES
+from engine.geometry import AXIS_SHORT
 
 NONE = "None"  # selectbox token for Python's None (a None value would mean "no selection")
 PAIR_LABELS = {1: (("left", "right"),), 2: (("top", "bottom"), ("left", "right")),
@@ -104,7 +104,7 @@ def _fmt_choice(name):
 def render_arg(spec: ArgSpec, layer: str, slots: dict) -> None:
     """Draw the widget(s) of one argument and an error slot under it."""
     rank = rank_of(layer)
-    axes = AXIS_NAMES[rank]
+    axes = AXIS_SHORT[rank]
     k = spec.kind
     help_ = spec.help or None
     if k == "int":

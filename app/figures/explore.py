@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.geometry import AXIS_SHORT
+
 COLORS = {"selected": "#ff2d55", "window": "#ffb000", "pad": "#00b5e2", "fed": "#ff2d55",
           "area": "#7fdd4c"}
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
@@ -262,7 +264,7 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
 
 def layout_figure(in_shape: tuple, out_shape: tuple, data_format: str, rank: int) -> go.Figure:
     """A strip showing which axis is which in the input and output tensors."""
-    names = {1: ["steps"], 2: ["rows", "cols"], 3: ["depth", "rows", "cols"]}[rank]
+    names = list(AXIS_SHORT[rank])
     axes = (["batch"] + names + ["channels"] if data_format == "channels_last"
             else ["batch", "channels"] + names)
     fig = go.Figure()

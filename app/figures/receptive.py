@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from engine.geometry import AXIS_SHORT
+
 _MAX_EDGES = 20000  # above this the outline is drawn as the bounding box only
 MAX_CLICK_POINTS = 20_000
 
@@ -55,7 +57,7 @@ def _zoom(mask, theory, shape, margin=2):
     return ranges
 
 
-def map_figure(cmap, mask, *, theory=None, axis_names=("rows", "cols"), title=None,
+def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
                zoom=True, height=520):
     """Contribution map over the input (1-D: bars; 2-D: heatmap; pass a 2-D slice for 3-D),
     cells outside the field left blank, the field's outline (cell edges) in black, and the

@@ -25,11 +25,14 @@ from app.figures import receptive as F
 from engine import shapes
 from engine.layers import LAYER_CLASSES
 from engine.pooling import POOLING_CLASSES
-from engine.receptive import (AXIS_NAMES, ReceptivePlan, describe_field, effective_fraction,
+from engine.geometry import AXIS_SHORT
+from engine.receptive import (ReceptivePlan, describe_field, effective_fraction,
                               erf_growth)
 from engine.receptive._table import build_table
 
 MAX_REPEAT = 12
+#: URL parameters this view owns (see :func:`url_params`).
+URL_PARAMS = ("rf_repeat", "rf_add", "rf_weights", "rf_x", "rf_pos")
 MAX_OUTPUT_CELLS = 4_000_000
 
 #: second-layer menu: key → (label, class stem, kwargs); the stem gets the rank appended.
@@ -85,22 +88,16 @@ def _seed_widgets(ctx, rank):
     ss["rf_seeded"] = True
 
 
-def _write_url(rank):
-    """Widget state → the router's URL extras (synced into the address bar by main)."""
+def url_params(rank: int) -> dict[str, str]:
+    """Widget state → the values of :data:`URL_PARAMS` (the router puts them in the URL)."""
     ss = st.session_state
-    extras = ss.get("extras")
-    if not isinstance(extras, dict):
-        return
-    values = {
+    return {
         "rf_repeat": str(ss.get("rf_repeat", 1)),
         "rf_add": ss.get("rf_add", "none"),
         "rf_weights": ss.get("rf_weights", "ones"),
         "rf_x": str(bool(ss.get("rf_x", False))),
         "rf_pos": str(tuple(int(ss.get(f"rf_pos_{a}", 0)) for a in range(rank))),
     }
-    for k, v in values.items():
-        if extras.get(k) != v:
-            extras[k] = v
 
 
 # --------------------------------------------------------------------------- stack
@@ -135,8 +132,7 @@ def _plan(ctx, repeat, add):
     """(plan, table) for this configuration, kept in the session while it does not change."""
     ss = st.session_state
     signature = repr((ctx.layer_name, sorted(ctx.kwargs.items(), key=lambda kv: kv[0]),
-                      repeat, add, tuple(ctx.x.shape), getattr(ctx, "weights_mode", None),
-                      repr(getattr(ctx, "custom", None))))
+                      repeat, add, tuple(ctx.x.shape), ctx.weights_mode, repr(ctx.custom)))
     cached = ss.get("rf._plan")
     if cached is not None and cached[0] == signature:
         return cached[1], cached[2]
@@ -218,20 +214,8 @@ def _stack_label(plan, repeat, add):
     return f"{label}; output shape {(None,) + out[1:]}"
 
 
-def render(ctx) -> None:
-    ss = st.session_state
-    if ctx.layer_name not in LAYER_CLASSES:
-        st.error(f"Unknown layer {ctx.layer_name!r}.")
-        return
-    rank = LAYER_CLASSES[ctx.layer_name].rank
-    names = AXIS_NAMES[rank]
-    _seed_widgets(ctx, rank)
-
-    st.subheader("Receptive field")
-    st.caption("Which input cells one output cell depends on, and how much. The map is the "
-               "exact gradient of the output cell (summed over channels) with respect to the "
-               "input, summed over input channels, computed by transposed (backward) kernels.")
-
+def _controls():
+    """Repeat / second layer / weights / at-this-input widgets → their values."""
     c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
     repeat = c1.number_input("Repeat the layer", 1, MAX_REPEAT, key="rf_repeat", step=1,
                              help="Stack n copies of the current layer.")
@@ -244,27 +228,34 @@ def render(ctx) -> None:
                         help="Gradient of the real network at the shown input: activation "
                              "derivatives and max-pooling routes at the forward values. "
                              "Off: activations count as identity.")
+    return int(repeat), add, weights, use_x
 
+
+def _plan_or_layer(ctx, repeat, add):
+    """(plan, table) of the stack, or of the layer alone when the stack is refused (the
+    reason shown); ``None`` when even the layer alone is."""
     try:
-        plan, table = _plan(ctx, int(repeat), add)
+        return _plan(ctx, repeat, add)
     except ValueError as exc:
         st.error(f"This stack is not valid: {exc}")
-        if int(repeat) == 1 and add == "none":
-            return
-        st.caption("Showing the layer alone instead.")
-        try:
-            plan, table = _plan(ctx, 1, "none")
-        except ValueError as exc2:
-            st.error(str(exc2))
-            return
-    out_spatial = plan.output_spatial
-    st.markdown(f"**Stack:** {_stack_label(plan, int(repeat), add)}")
+        if repeat == 1 and add == "none":
+            return None
+    st.caption("Showing the layer alone instead.")
+    try:
+        return _plan(ctx, 1, "none")
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
 
-    # ------------------------------------------------------------- output position
+
+def _position(plan, names) -> tuple:
+    """The output position sliders (one per axis) → the output index."""
+    ss = st.session_state
+    rank = plan.rank
     st.markdown("**Output position**" + (" (or click the map)" if rank <= 2 else ""))
     cols = st.columns(rank)
     index = []
-    for a, n in enumerate(out_spatial):
+    for a, n in enumerate(plan.output_spatial):
         key = f"rf_pos_{a}"
         if key not in ss:
             ss[key] = n // 2
@@ -274,9 +265,14 @@ def render(ctx) -> None:
         else:
             cols[a].caption(f"output {names[a]}: 0 (1 cell)")
             index.append(0)
-    index = tuple(index)
+    return tuple(index)
 
-    # ------------------------------------------------------------- map
+
+def _field_section(ctx, plan, table, index, weights, use_x, names):
+    """The contribution map with its outline and theoretical box, and the sentence; the
+    map, or ``None`` after showing why it cannot be computed."""
+    ss = st.session_state
+    rank = plan.rank
     x = ctx.x if (weights == "actual" and use_x) else None
     try:
         cmap = plan.contribution_map(index, weights, x)
@@ -284,7 +280,7 @@ def render(ctx) -> None:
         words = describe_field(plan, index=index, weights=weights, x=x, cmap=cmap, mask=mask)
     except ValueError as exc:
         st.error(str(exc))
-        return
+        return None
     theory = F.theory_box(table, index)
     if rank == 3:
         box = plan.field_box(index)
@@ -294,14 +290,13 @@ def render(ctx) -> None:
             ss["rf_depth_for"] = index
         d = st.slider("input depth slice", 0, plan.input_spatial[0] - 1, key="rf_depth")
         fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names)
+        st.plotly_chart(fig, key="rf_plot3", config={"displaylogo": False})
     else:
         zoom = st.toggle("Zoom on the field", value=True, key="rf_zoom")
         fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom)
-    if rank <= 2:
-        st.plotly_chart(fig, key="rf_plot", on_select=lambda: _on_click(rank, table, out_spatial),
+        st.plotly_chart(fig, key="rf_plot",
+                        on_select=lambda: _on_click(rank, table, plan.output_spatial),
                         selection_mode="points", config={"displaylogo": False})
-    else:
-        st.plotly_chart(fig, key="rf_plot3", config={"displaylogo": False})
     st.markdown(words[0].upper() + words[1:])
     outside = [f"{names[a]} {lo:g}..{hi:g}" for a, (lo, hi) in enumerate(theory)]
     cut = [a for a, (lo, hi) in enumerate(theory)
@@ -312,15 +307,10 @@ def render(ctx) -> None:
                   "where the padding zeros are." if cut else ".")
                + (" Weights: all ones, biases 0, activations identity; max pooling counts "
                   "as the mean of its window." if weights == "ones" else ""))
+    return cmap
 
-    # ------------------------------------------------------------- table
-    st.markdown("**Arithmetic** (Araujo, Norris & Sim, Distill 2019): for the layers up to "
-                "each row, output *o* reads input cells inside "
-                "[start + o·jump, start + o·jump + size − 1]; fractions appear after "
-                "transposed convolutions and upsampling.")
-    st.dataframe(_table_frame(table, names), hide_index=True, width="stretch")
 
-    # ------------------------------------------------------------- effective field
+def _effective_section(ctx, plan, cmap) -> None:
     with st.expander("Theoretical vs effective field (Luo et al., 2016)"):
         stats = effective_fraction(cmap, 0.95)
         st.markdown(
@@ -336,7 +326,33 @@ def render(ctx) -> None:
                                 config={"displaylogo": False})
             else:
                 st.caption("The layer cannot be stacked deep enough on this input.")
-    _write_url(rank)
+
+
+def render(ctx) -> dict[str, str]:
+    """The Receptive-field page; returns the values of its :data:`URL_PARAMS`."""
+    rank, names = ctx.rank, AXIS_SHORT[ctx.rank]
+    _seed_widgets(ctx, rank)
+    st.subheader("Receptive field")
+    st.caption("Which input cells one output cell depends on, and how much. The map is the "
+               "exact gradient of the output cell (summed over channels) with respect to the "
+               "input, summed over input channels, computed by transposed (backward) kernels.")
+    repeat, add, weights, use_x = _controls()
+    planned = _plan_or_layer(ctx, repeat, add)
+    if planned is None:
+        return {}
+    plan, table = planned
+    st.markdown(f"**Stack:** {_stack_label(plan, repeat, add)}")
+    index = _position(plan, names)
+    cmap = _field_section(ctx, plan, table, index, weights, use_x, names)
+    if cmap is None:
+        return {}
+    st.markdown("**Arithmetic** (Araujo, Norris & Sim, Distill 2019): for the layers up to "
+                "each row, output *o* reads input cells inside "
+                "[start + o·jump, start + o·jump + size − 1]; fractions appear after "
+                "transposed convolutions and upsampling.")
+    st.dataframe(_table_frame(table, names), hide_index=True, width="stretch")
+    _effective_section(ctx, plan, cmap)
+    return url_params(rank)
 
 
 def _growth_depths(ctx, plan, limit=16):

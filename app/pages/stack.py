@@ -208,7 +208,7 @@ def _input_for(report, ctx, source: str, sample: str):
         return np.random.default_rng(0).random((1,) + fixed, dtype=np.float32)
     if source == "current" and getattr(ctx, "x", None) is not None and ctx.x.ndim == rank + 2:
         base = ctx.x[0]
-        if (getattr(ctx, "kwargs", None) or {}).get("data_format") == "channels_first":
+        if ctx.data_format == "channels_first":
             base = np.moveaxis(base, 0, -1)
     else:
         base, _meta = _sample(sample)
@@ -461,8 +461,7 @@ def _receptive_section(report, x, fmt, outputs) -> None:
                                         key=key)))
     try:
         cmap = R.contribution_map(chain, tuple(x.shape), tuple(index))
-        text = R.describe_field(chain, tuple(x.shape), tuple(index)) if hasattr(
-            R, "describe_field") else ""
+        text = R.describe_field(chain, tuple(x.shape), tuple(index))
     except ValueError as exc:
         st.warning(str(exc))
         return
@@ -494,9 +493,19 @@ def render(ctx) -> None:
         override = None
     try:
         report = S.analyze(ss["stack_src"], override)
+        if len(report.models) > 1:           # several models in the code: offer the others
+            if ss.get("stack_model") not in report.models:
+                ss["stack_model"] = report.model_name
+            choice = st.selectbox("Model of the code", report.models, key="stack_model")
+            if choice != report.model_name:
+                report = S.analyze(ss["stack_src"], override, model=choice)
     except ValueError as exc:
         st.markdown("Output shape: (none — the stack could not be read)")
         st.error(f"Cannot read the stack: {exc}")
+        partial = getattr(exc, "partial", None)
+        if partial is not None and partial.specs:
+            st.caption("The layers read before that line:")
+            _summary_section(S.analyze(partial, override))
         return
     if report.input_shape is None:
         st.warning("No input shape: add keras.Input(shape=...) to the code or fill the "

@@ -16,6 +16,7 @@ import re
 from urllib.parse import quote
 
 from engine.config import image_data_format
+from engine.literals import literal
 from engine.stack.spec import INPUT_NAME, LayerSpec, as_spec, assign_names, layer_class, \
     snake_case
 
@@ -69,8 +70,8 @@ def clean_kwargs(class_name: str, kwargs: dict, auto_name: str | None = None) ->
             value = None
         if key == "data_format" and value == image_data_format():
             value = None
-        if key.endswith("_initializer") and value in _DEFAULT_NAMES and \
-                defaults.get(key) == value:
+        if key.endswith("_initializer") and isinstance(value, str) and \
+                value in _DEFAULT_NAMES and defaults.get(key) == value:
             continue
         if key in defaults:
             default = _plain(defaults[key])
@@ -85,33 +86,20 @@ def clean_kwargs(class_name: str, kwargs: dict, auto_name: str | None = None) ->
     return out
 
 
-def _literal(value) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, tuple):
-        inner = ", ".join(_literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
 def layer_call(spec, auto_name=None) -> str:
     """``layers.Conv2D(32, 3, padding="same")`` for one spec."""
     spec = as_spec(spec)
     kwargs = clean_kwargs(spec[0], spec[1], auto_name)
     cls = layer_class(spec[0])
-    positional = [_literal(a) for a in getattr(spec, "args", ())]
+    positional = [literal(a) for a in getattr(spec, "args", ())]
     if cls is not None:
         for p in inspect.signature(cls).parameters.values():
             if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY):
                 break
             if p.default is not inspect.Parameter.empty or p.name not in kwargs:
                 break
-            positional.append(_literal(kwargs.pop(p.name)))
-    args = positional + [f"{k}={_literal(v)}" for k, v in kwargs.items()]
+            positional.append(literal(kwargs.pop(p.name)))
+    args = positional + [f"{k}={literal(v)}" for k, v in kwargs.items()]
     return f"layers.{spec[0]}({', '.join(args)})"
 
 
@@ -128,7 +116,7 @@ def _ident(name, used):
 
 
 def _input_line(input_shape, batch_size):
-    shape = "None" if input_shape is None else _literal(tuple(input_shape))
+    shape = "None" if input_shape is None else literal(tuple(input_shape))
     extra = "" if batch_size is None else f", batch_size={batch_size}"
     return f"keras.Input(shape={shape}{extra})"
 
