@@ -1,0 +1,88 @@
+"""Figures of the Learn view (pure functions returning ``go.Figure``; no Streamlit).
+
+- :func:`cells_figure`: the input grid of a click-the-cells exercise; chosen cells filled
+  and marked ``●``, the right cells outlined once revealed (never colour alone); invisible
+  markers on the cell centres carry clicks and box / lasso selections.
+- :func:`counts_figure`: integer maps side by side (lesson 10: how many kernel placements
+  overlap each output cell), every cell labelled with its number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+CHOSEN, EMPTY, OUTLINE = "#0072B2", "#F2F2F2", "#D55E00"  # Okabe–Ito blue, grey, vermilion
+MAX_GRID_SIDE = 64  # cells per side a click grid shows
+
+
+def _grid_shape(in_spatial) -> tuple:
+    """(rows, columns) of the grid: a 1-D input is one row."""
+    return (1, int(in_spatial[0])) if len(in_spatial) == 1 else tuple(map(int, in_spatial))
+
+
+def _rc(cell) -> tuple:
+    return (0, int(cell[0])) if len(cell) == 1 else (int(cell[0]), int(cell[1]))
+
+
+def _outline(cells) -> list:
+    """Layout rectangles around ``cells`` (grid coordinates)."""
+    return [dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
+                 line=dict(color=OUTLINE, width=3)) for r, c in map(_rc, cells)]
+
+
+def cells_figure(in_spatial, chosen=(), answer=None, height: int = 360) -> go.Figure:
+    """The input cells of an exercise as a grid to click (2-D: rows × columns; 1-D: one row).
+
+    ``chosen``: cells picked so far (filled and marked); ``answer``: the right cells, outlined
+    when given (the reveal)."""
+    rows, cols = _grid_shape(in_spatial)
+    if max(rows, cols) > MAX_GRID_SIDE:
+        raise ValueError(f"a click grid shows at most {MAX_GRID_SIDE} cells per side")
+    z = np.zeros((rows, cols))
+    for r, c in map(_rc, chosen):
+        if 0 <= r < rows and 0 <= c < cols:
+            z[r, c] = 1
+    text = np.where(z > 0, "●", "")
+    fig = go.Figure(go.Heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, EMPTY], [1, CHOSEN]],
+                               showscale=False, text=text, texttemplate="%{text}",
+                               textfont=dict(color="white", size=14), xgap=1, ygap=1,
+                               hoverinfo="skip"))
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    hover = "column %{x}<extra></extra>" if len(in_spatial) == 1 else \
+        "row %{y}, column %{x}<extra></extra>"
+    fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), mode="markers", showlegend=False,
+                             marker=dict(size=max(6, min(28, 480 // max(rows, cols))),
+                                         symbol="square", opacity=0, color="black"),
+                             hovertemplate=hover))
+    fig.update_layout(height=height if rows > 1 else 140, margin=dict(l=40, r=10, t=10, b=30),
+                      shapes=_outline(answer) if answer is not None else [])
+    fig.update_xaxes(title_text="column" if rows > 1 else "step", dtick=1 if cols <= 16 else None,
+                     range=[-0.5, cols - 0.5], showgrid=False, zeroline=False,
+                     constrain="domain")
+    fig.update_yaxes(title_text="row" if rows > 1 else "", range=[rows - 0.5, -0.5],
+                     scaleanchor="x", constrain="domain", showgrid=False, zeroline=False,
+                     dtick=1 if rows <= 16 else None, visible=rows > 1)
+    return fig
+
+
+def counts_figure(maps, titles, height: int = 380) -> go.Figure:
+    """Integer (or exact) maps side by side, each cell labelled with its value (each map
+    on its own colour scale, so that unevenness within it shows)."""
+    fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(titles),
+                        horizontal_spacing=0.08)
+    for i, m in enumerate(maps, start=1):
+        m = np.asarray(m, dtype=np.float64)
+        fig.add_trace(go.Heatmap(z=m, zmin=0, zmax=float(m.max()) or 1.0, colorscale="Cividis",
+                                 showscale=False,
+                                 text=np.vectorize(lambda v: f"{v:g}")(m),
+                                 texttemplate="%{text}", xgap=1, ygap=1,
+                                 hovertemplate="row %{y}, column %{x}: %{z:g}<extra></extra>"),
+                      row=1, col=i)
+        fig.update_yaxes(autorange="reversed", row=1, col=i)
+    fig.update_layout(height=height, margin=dict(l=30, r=10, t=60, b=30))
+    return fig
+
+
+__all__ = ["cells_figure", "counts_figure"]
