@@ -1,9 +1,9 @@
-"""Pure helpers behind the views (no Streamlit): inputs, the server's budget, per-axis
-formulas and padded views.
+"""Pure helpers behind the views (no Streamlit): inputs, the server's budget, padded views
+and tensor layouts.
 
 Which input cells feed which output cell, the paddings, the weight shapes, parameters and
-multiply-adds are :mod:`engine.geometry`'s: this module only puts them into words and
-numbers for the page.
+multiply-adds are :mod:`engine.geometry`'s, and their derivations in words
+:mod:`engine.geometry.explain`'s: this module only prepares numbers for the page.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MAX_OUTPUT_ELEMENTS = 50_000_000      # float32 output values (200 MB)
 MAX_MACS = 5_000_000_000              # multiply-adds (a few seconds on one core)
 MAX_INPUT_ELEMENTS = 16_000_000       # prepared input values, batch included (64 MB)
 MAX_PARAMS = 16_000_000               # weights (64 MB), checked before they are allocated
-MAX_WORK_ELEMENTS = 64_000_000        # padded / expanded copies the kernels make (256 MB)
+MAX_WORK_ELEMENTS = 64_000_000        # the kernels' working memory, output included (256 MB)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -154,8 +154,9 @@ def approx(n: int) -> str:
 
 @dataclass
 class Cost:
-    """What a request needs, estimated from shapes alone. ``work_elements``: the largest
-    temporary array (zero-padded or channel-expanded input, separable's middle tensor)."""
+    """What a request needs, estimated from shapes alone. ``work_elements``: the kernels'
+    working memory in float32 values (:attr:`engine.geometry.LayerGeometry.work_bytes`: the
+    output, copies, the zero-padded input, tap tables and packed weights)."""
 
     params: int
     macs: int
@@ -183,8 +184,9 @@ class Cost:
                     "Resize), filters or the upsampling factor.")
         if self.work_elements > MAX_WORK_ELEMENTS:
             return (f"This request needs a working copy of {approx(self.work_elements)} values "
-                    f"(the input with its zero padding); the limit is {MAX_WORK_ELEMENTS:,}. "
-                    "Reduce dilation_rate, kernel_size, padding or the input size.")
+                    "(the output, the input with its zero padding, tap tables); the limit is "
+                    f"{MAX_WORK_ELEMENTS:,}. Reduce dilation_rate, kernel_size, padding, "
+                    "filters or the input size.")
         if self.macs > MAX_MACS:
             return (f"This request needs {approx(self.macs)} multiply-adds "
                     f"(≈ {self.macs / 1e9:.3g} G); the limit is {MAX_MACS / 1e9:.0f} G. Reduce "
@@ -195,30 +197,6 @@ class Cost:
         return None
 
 
-def _work(g: LayerGeometry) -> int:
-    """Upper bound of the largest temporary array the engine (and the padded-input panel)
-    makes: the input zero-padded by each dilated kernel's extent on both sides, the
-    channel-expanded input of grouped convolutions, the separable middle tensor."""
-    kind, layer = g.kind, g.layer
-    if kind not in ("conv", "separable", "depthwise", "transpose"):
-        return 0
-    batch, in_sp, c = g.batch, g.in_spatial, g.in_channels
-    out_sp, f = g.out_spatial, g.out_channels
-    ke = [shapes.effective_kernel(k, d) for k, d in zip(layer.kernel_size, layer.dilation_rate)]
-    padded = math.prod(n + 2 * e for n, e in zip(in_sp, ke))
-    work = batch * padded * c
-    if kind == "transpose":  # the zero-inserted view of one item
-        work = max(work, math.prod(o + e for o, e in zip(out_sp, ke)) * c)
-    if kind in ("depthwise", "separable"):
-        m = layer.depth_multiplier
-        work = max(work, batch * math.prod(in_sp) * (-(-c * m // 16) * 16))
-        if kind == "separable":
-            work = max(work, batch * math.prod(out_sp) * c * m)
-    elif kind == "conv" and layer.groups > 1:
-        work = max(work, batch * math.prod(in_sp) * (c // layer.groups) * (-(-f // 16) * 16))
-    return int(work)
-
-
 def cost_of(g: LayerGeometry) -> Cost:
     """Parameters, multiply-adds and sizes of the geometry ``g``, before anything runs.
 
@@ -226,7 +204,9 @@ def cost_of(g: LayerGeometry) -> Cost:
     every output position of an interpolating resize) are then not counted (0)."""
     n_out = math.prod(g.out_shape)
     macs = g.macs if n_out <= MAX_OUTPUT_ELEMENTS and g.params <= MAX_PARAMS else 0
-    return Cost(g.params, int(macs), int(n_out), int(math.prod(g.in_shape)), _work(g))
+    fits = n_out <= MAX_OUTPUT_ELEMENTS and g.params <= MAX_PARAMS
+    work = -(-g.work_bytes // 4) if fits else 0
+    return Cost(g.params, int(macs), int(n_out), int(math.prod(g.in_shape)), work)
 
 
 def cost(layer, in_shape, out_shape=None) -> Cost:
@@ -249,85 +229,7 @@ def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
-# --------------------------------------------------------------------------- formulas
-
-@dataclass
-class AxisInfo:
-    name: str
-    n_in: int
-    n_out: int
-    formula: str
-    pad: tuple = (0, 0)     # zeros (before, after) added by the layer's own padding
-    note: str = ""
-
-
-def _conv_formula(layer, a: int, n: int, o: int, pad: tuple, names) -> tuple[str, tuple, str]:
-    """(formula, zeros shown, note) of a convolution axis; ``pad`` is the geometry's."""
-    k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-    before, after = pad
-    if layer.padding == "valid":
-        f = (f"⌊({n} − {d}·({k} − 1) − 1)/{s}⌋ + 1 = {o}" if d > 1
-             else f"⌊({n} − {k})/{s}⌋ + 1 = {o}")
-        note = (f"valid padding: the last {-after} {names[a]} of the input are never read by "
-                "the kernel (they fall past the last full window)." if after < 0 else "")
-        return f, (0, 0), note
-    ke = shapes.effective_kernel(k, d)
-    f = (f"⌈{n}/{s}⌉ = {o}  ·  with the zeros ({before} before, {after} after): "
-         f"⌊({n} + {before} + {after} − {ke})/{s}⌋ + 1 = {o}")
-    note = ""
-    if layer.padding == "causal":
-        note = f"causal: {before} zeros on the left only ({d}·({k} − 1))."
-    elif before != after:
-        note = (f"TensorFlow's same padding puts the odd extra zero at the end: {before} "
-                f"before, {after} after (PyTorch-style symmetric padding would differ).")
-    return f, pad, note
-
-
-def _transpose_formula(layer, a: int, n: int, o: int) -> tuple[str, str]:
-    """(formula, note) of a transposed-convolution axis."""
-    k, s, d = layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a]
-    op = None if layer.output_padding is None else layer.output_padding[a]
-    kstr = f"{d}·({k} − 1) + 1" if d > 1 else f"{k}"
-    if layer.padding == "valid":
-        f = (f"({n} − 1)·{s} + {kstr} + max({kstr}, {s}) − {kstr} = {o}" if op is None
-             else f"({n} − 1)·{s} + {kstr} + {op} = {o}")
-    else:
-        f = f"{n}·{s} = {o}" if op is None else f"({n} − 1)·{s} + ({kstr}) mod 2 + {op} = {o}"
-    note = ""
-    if s > 1 and op is None:
-        # output_padding 0 … s−1 give consecutive sizes (never enumerate a huge s)
-        lo, hi = (shapes.conv_transpose_output_length(n, k, s, d, layer.padding, p)
-                  for p in (0, s - 1))
-        alts = (", ".join(map(str, range(lo, hi + 1))) if hi - lo < 8
-                else f"{lo}, {lo + 1}, …, {hi}")
-        note = (f"Ambiguous without output_padding: a forward Conv with these arguments maps "
-                f"any of {alts} cells to {n}; Keras picks {o}. Set output_padding to choose.")
-    return f, note
-
-
-def axis_infos(layer, in_shape) -> list[AxisInfo]:
-    """Per spatial axis: the output-size formula with the user's numbers filled in; the
-    paddings are the geometry's (:attr:`engine.geometry.AxisOp.pad`)."""
-    g = geometry(layer, tuple(in_shape))
-    names = AXIS_SHORT[g.rank]
-    infos = []
-    for a, (n, o, op) in enumerate(zip(g.in_spatial, g.out_spatial, g.axes)):
-        note, pad = "", (0, 0)
-        if g.kind in ("conv", "separable", "depthwise"):
-            f, pad, note = _conv_formula(layer, a, n, o, op.pad, names)
-        elif g.kind == "transpose":
-            f, note = _transpose_formula(layer, a, n, o)
-        elif g.kind == "crop":
-            b, e = (-p for p in op.pad)
-            f = f"{n} − {b} − {e} = {o}"
-        elif g.kind == "pad":
-            pad = op.pad
-            f = f"{n} + {pad[0]} + {pad[1]} = {o}"
-        else:
-            f = f"{n}·{layer.size[a]} = {o}"
-        infos.append(AxisInfo(names[a], n, o, f, pad, note))
-    return infos
-
+# --------------------------------------------------------------------------- views
 
 def padded_pads(g: LayerGeometry) -> tuple:
     """Per axis ``(before, after)`` zeros of the "padded input" panel: a convolution's
@@ -365,12 +267,16 @@ def transpose_view(g: LayerGeometry, x_axes: np.ndarray) -> tuple[np.ndarray, li
     return arr, place
 
 
+def layout_words(data_format: str, rank: int) -> str:
+    """The axes of a tensor in ``data_format``: ``(batch, rows, cols, channels)``."""
+    axes = ", ".join(AXIS_SHORT[rank])
+    return (f"(batch, {axes}, channels)" if data_format == "channels_last"
+            else f"(batch, channels, {axes})")
+
+
 def data_format_note(data_format: str, rank: int, in_shape: tuple) -> str:
     """What ``data_format`` does to the tensor layout, with the actual shape."""
-    axes = AXIS_SHORT[rank]
-    last = "(batch, " + ", ".join(axes) + ", channels)"
-    first = "(batch, channels, " + ", ".join(axes) + ")"
-    shown = last if data_format == "channels_last" else first
-    other = first if data_format == "channels_last" else last
+    other = "channels_first" if data_format == "channels_last" else "channels_last"
+    shown, other = layout_words(data_format, rank), layout_words(other, rank)
     return (f"data_format={data_format!r}: tensors are laid out as {shown} = {tuple(in_shape)}; "
             f"the other choice would read them as {other}.")

@@ -160,6 +160,16 @@ def _open_image(data: bytes, name: str):
     return img
 
 
+def _frame_count(img, name: str) -> int:
+    """Frames of an opened image; Pillow finds them by reading the file, so a broken
+    multi-frame GIF / TIFF fails here (with any of many exception types)."""
+    try:
+        return int(getattr(img, "n_frames", 1))
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds on broken files
+        raise InputError(f"Cannot read the frames of {name or 'the image'}: {exc}. The file may "
+                         "be truncated or corrupt.") from None
+
+
 def _frame_to_array(frame, keep_alpha: bool = False) -> np.ndarray:
     """One Pillow frame → float32 (rows, cols, 1 or 3) in [0, 1]."""
     from PIL import Image
@@ -215,7 +225,7 @@ def load_image_frames(source: Source, name: str = "") -> np.ndarray:
     """A multi-frame GIF / TIFF → float32 ``(frames, rows, cols, channels)`` in [0, 1]."""
     data, name = read_bytes(source, name)
     img = _open_image(data, name)
-    n = getattr(img, "n_frames", 1)
+    n = _frame_count(img, name)
     if n > MAX_FRAMES:
         raise InputError(f"{name or 'The file'} has {n} frames; the limit is {MAX_FRAMES}. "
                          "Trim the clip first.")
@@ -269,6 +279,9 @@ def load_npy(source: Source, name: str = "") -> np.ndarray:
     if len(shape) > MAX_NDIM:
         raise InputError(f"{name or 'The array'} has {len(shape)} dimensions {shape}; at most "
                          f"{MAX_NDIM} are accepted (leave out the batch axis).")
+    if 0 in shape:
+        raise InputError(f"{name or 'The array'} has an empty axis (shape {shape}): it holds no "
+                         "values. Save a non-empty array.")
     _check_elements(shape, "array")
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
@@ -479,6 +492,11 @@ def load_wav(source: Source, name: str = "") -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(arr.reshape(n, channels)), int(rate)
 
 
+def _is_wav(data: bytes) -> bool:
+    """RIFF bytes holding WAVE audio (a WebP image is RIFF too)."""
+    return data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+
+
 def _check_signal(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -493,8 +511,8 @@ def _check_signal(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.shape[0] > MAX_SIGNAL_STEPS:
         raise InputError(f"{name or 'The signal'} has {arr.shape[0]:,} steps; the limit is "
                          f"{MAX_SIGNAL_STEPS:,}.")
-    if arr.shape[0] == 0:
-        raise InputError(f"{name or 'The signal'} has no samples.")
+    if 0 in arr.shape:
+        raise InputError(f"{name or 'The signal'} has no samples (shape {arr.shape}).")
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{name or 'The signal'} contains NaN or infinite values.")
     return np.ascontiguousarray(arr, dtype=np.float32)
@@ -504,7 +522,7 @@ def load_signal(source: Source, name: str = "") -> Loaded:
     """A CSV/TXT, WAV or 1-D/2-D NPY file → :class:`Loaded` signal ``(steps, channels)``."""
     data, name = read_bytes(source, name)
     ext = _ext(name)
-    if ext == ".wav" or data[:4] == b"RIFF":
+    if ext == ".wav" or _is_wav(data):
         arr, rate = load_wav(data, name)
         return Loaded(arr, "signal", name, {"sample_rate": rate})
     if ext == ".npy" or data.startswith(b"\x93NUMPY"):
@@ -556,12 +574,12 @@ def load_any(source: Source, name: str = "", kind: str | None = None) -> Loaded:
         if arr.ndim <= 2:
             return Loaded(_check_signal(arr, name), "signal", name)
         return load_volume(data, name)
-    if ext in (".csv", ".txt", ".tsv", ".dat", ".wav") or data[:4] == b"RIFF":
+    if ext in (".csv", ".txt", ".tsv", ".dat", ".wav") or _is_wav(data):
         return load_signal(data, name)
     if ext in IMAGE_EXTENSIONS or not ext:
         if ext in (".gif", ".tif", ".tiff"):
             img = _open_image(data, name)
-            if getattr(img, "n_frames", 1) > 1:
+            if _frame_count(img, name) > 1:
                 return load_volume(data, name)
         return Loaded(load_image(data, name), "image", name)
     raise InputError(f"{name} has an unsupported extension {ext!r}. Use an image "

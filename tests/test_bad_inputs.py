@@ -308,6 +308,14 @@ def _cases():
          "ok:(2, 3, 4, 1)"),
         ("npy-too-many-channels", "volume", lambda: npy(np.ones((2, 2, 2, 70), np.float32)),
          "c.npy", "channels"),
+        ("npy-no-channels", "any", lambda: npy(np.zeros((3, 0), np.float32)), "e.npy",
+         "empty axis"),
+        ("npy-empty-axis-huge-other", "any", npy_header((2 ** 62, 0)), "e.npy", "empty axis"),
+        # ---- found by tests/test_upload_fuzz.py
+        ("webp-guessed-as-image", "any", lambda: pil_bytes(rgb(), "WEBP"), "upload",
+         "ok:(12, 16, 3)"),
+        ("gif-broken-frames", "any", lambda: gif(3)[:-12] + b"\x2c" + b"\xff" * 8, "a.gif",
+         "ok:(8, 8, 1)|Cannot read the frames|Cannot"),
         # ---- other
         ("unknown-extension", "any", b"data", "notes.docx", "unsupported extension"),
         ("unknown-kind", "kind", b"1,2", "a.csv", "Unknown input kind"),

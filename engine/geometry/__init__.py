@@ -22,10 +22,11 @@ from engine.geometry.axes import (AxisOp, AxisTaps, ConvAxis, RepeatAxis, Resize
 from engine.geometry.layer import LayerGeometry, geometry, kind_of
 from engine.geometry.weights import (KERNEL_PREFIXES, KINDS, WEIGHTED_KINDS, WeightShape,
                                      weight_shapes)
-from engine.geometry.words import AXES, AXIS_NAMES, AXIS_SHORT, input_link, output_link
+from engine.geometry.words import (AXES, AXIS_NAMES, AXIS_SHORT, AXIS_SINGULAR, input_link,
+                                   output_link)
 
 __all__ = [
-    "AXES", "AXIS_NAMES", "AXIS_SHORT", "AxisOp", "AxisTaps", "ConvAxis", "KERNEL_PREFIXES", "KINDS", "LayerGeometry",
+    "AXES", "AXIS_NAMES", "AXIS_SHORT", "AXIS_SINGULAR", "AxisOp", "AxisTaps", "ConvAxis", "KERNEL_PREFIXES", "KINDS", "LayerGeometry",
     "RepeatAxis", "ResizeAxis", "ShiftAxis", "Tap", "TransposeAxis", "WEIGHTED_KINDS",
     "WeightShape", "geometry", "input_link", "kind_of", "output_link", "weight_shapes",
 ]

@@ -17,6 +17,7 @@ from engine import shapes
 from engine.geometry.axes import (AxisOp, ConvAxis, RepeatAxis, ResizeAxis, ShiftAxis, Tap,
                                   TransposeAxis)
 from engine.geometry.weights import KINDS, WeightShape, weight_shapes
+from engine.kernels.conv import working_memory
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,32 @@ class LayerGeometry:
         positions = self.in_spatial if self.kind == "transpose" else self.out_spatial
         kernels = sum(w.size for w in self.weights if w.name != "bias")
         return self.batch * math.prod(positions) * kernels
+
+    @property
+    def work_bytes(self) -> int:
+        """Bytes of working memory the engine's kernels need for this call (output, copies,
+        padded input, tap tables, packed weights: :func:`engine.kernels.conv.working_memory`,
+        the estimate the kernels refuse by); separable: the larger of its two stages;
+        weightless kinds: 0. Requires known sizes."""
+        if self.kind not in ("conv", "depthwise", "separable", "transpose"):
+            return 0
+        layer, c = self.layer, self.in_channels
+        pads = tuple(op.p for op in self.axes)
+        common = (self.batch, self.in_spatial, c, layer.kernel_size)
+        tail = (layer.strides, layer.dilation_rate, pads, self.out_spatial)
+        if self.kind == "transpose":
+            return working_memory(True, *common, layer.filters, *tail).bytes
+        if self.kind == "conv":
+            return working_memory(False, *common, layer.filters, *tail, layer.groups).bytes
+        mid = c * layer.depth_multiplier
+        depthwise = working_memory(False, *common, mid, *tail, c).bytes
+        if self.kind == "depthwise":
+            return depthwise
+        ones = (1,) * self.rank
+        pointwise = working_memory(False, self.batch, self.out_spatial, mid, ones,
+                                   layer.filters, ones, ones, (0,) * self.rank,
+                                   self.out_spatial).bytes
+        return max(depthwise, pointwise)
 
     # ------------------------------------------------------------------ cells
     def check_cell(self, cell, where: str = "output") -> tuple:

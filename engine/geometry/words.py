@@ -17,18 +17,21 @@ from engine.geometry.layer import LayerGeometry
 
 
 class AxisName(NamedTuple):
-    """A spatial axis in words: ``plural`` for sentences, ``short`` for tight labels."""
+    """A spatial axis in words: ``plural`` for sentences, ``short`` for tight labels,
+    ``singular`` for one index (``output row``)."""
 
     plural: str
     short: str
+    singular: str
 
 
-_STEPS, _DEPTHS = AxisName("steps", "steps"), AxisName("depths", "depth")
-_ROWS, _COLUMNS = AxisName("rows", "rows"), AxisName("columns", "cols")
+_STEPS, _DEPTHS = AxisName("steps", "steps", "step"), AxisName("depths", "depth", "depth")
+_ROWS, _COLUMNS = AxisName("rows", "rows", "row"), AxisName("columns", "cols", "column")
 #: The spatial axes of each rank, in spatial order (the one list of their names).
 AXES = {1: (_STEPS,), 2: (_ROWS, _COLUMNS), 3: (_DEPTHS, _ROWS, _COLUMNS)}
 AXIS_NAMES = {rank: tuple(a.plural for a in axes) for rank, axes in AXES.items()}
 AXIS_SHORT = {rank: tuple(a.short for a in axes) for rank, axes in AXES.items()}
+AXIS_SINGULAR = {rank: tuple(a.singular for a in axes) for rank, axes in AXES.items()}
 
 
 def cell_text(cell) -> str:

@@ -21,9 +21,12 @@ input at ``base(o) + rel`` for each tap of its *class*:
   convolutions and never tests divisibility in a loop.
 
 A class is a phase together with the taps that land inside the input, so cells near a
-border simply have fewer taps (no bounds tests, no padded copy). :func:`_plan` lists, per
-combination of (depth, height, width) classes, the element offset of every tap (spatial
-taps × input channels of a group) and its weight row; rows of output cells are cut into
+border simply have fewer taps (no bounds tests, no padded copy); along an axis they are a
+range of the phase's taps (:mod:`engine.kernels.axes`, O(outputs) per axis, never
+outputs × taps). :func:`_plan` lists, per combination of (depth, height, width) phases,
+the element offset of every tap (spatial taps × input channels of a group) and its weight
+row — each tap of the kernel once — and gives the taps of each combination of classes as
+segments of that table (a sub-box of its phases' box); rows of output cells are cut into
 *runs* of one width class. The kernels then only add offsets:
 
 - :func:`_conv_filters` (path ``"filters"``): 16 filters per vector (see
@@ -47,18 +50,29 @@ taps × input channels of a group) and its weight row; rows of output cells are 
 Work items for ``prange`` are (row of output cells, run, segment of the run); a row is cut
 into segments only when there are too few rows to keep the threads busy (1D signals). No
 two items write the same output.
+
+Memory: before allocating anything, :func:`conv` / :func:`conv_transpose` estimate what the
+call will hold (:func:`working_memory`: output, copies, padded or expanded input, tables,
+packed weights, index arrays — O(input + output + weights)) and raise ValueError when it
+exceeds :data:`engine.kernels.budget.MAX_WORK_BYTES` (:func:`check_budget`). The padded
+copy is the default from PAD_TAPS taps per cell, unless padding would compute more than
+WASTE times the taps that land inside the input (kernels or dilations much larger than the
+input) or not fit; then only the axes where it pays are padded.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numba
 import numpy as np
 
-from engine.kernels import gemm
+from engine.kernels import axes, budget, gemm
 from engine.kernels import simd as V
 from engine.kernels.jit import jit, prange
 
@@ -116,7 +130,7 @@ def _wbase(gb, col, n_rows, raw):
 
 @jit()
 def _cell(x, offs, xb, wt, wb, ws, nf, bv):
-    """All taps of one cell; four partial sums hide the fma latency."""
+    """``bv`` plus all taps ``offs`` of one cell; four partial sums hide the fma latency."""
     nt = offs.shape[0]
     a0 = bv
     a1 = V.splat(0.0)
@@ -136,16 +150,44 @@ def _cell(x, offs, xb, wt, wb, ws, nf, bv):
     return V.add(V.add(a0, a1), V.add(a2, a3))
 
 
+@jit()
+def _segments_taps8(x, off, sg, xb, xs, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, a6, a7):
+    """:func:`_taps8` over the segments of one class combination: ``sg`` = (first, n1,
+    step1, n2, step2, length), segments ``first + p·step1 + q·step2`` of ``length`` taps."""
+    n = sg[5]
+    for p in range(sg[1]):
+        for q in range(sg[3]):
+            c0 = sg[0] + p * sg[2] + q * sg[4]
+            # a slice indexed from 0: no negative-index handling in the tap loop
+            a0, a1, a2, a3, a4, a5, a6, a7 = _taps8(x, off[c0:c0 + n], 0, n, xb, xs, wt,
+                                                    wb + c0 * ws, ws, nf, a0, a1, a2, a3, a4,
+                                                    a5, a6, a7)
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@jit()
+def _segments_cell(x, off, sg, xb, wt, wb, ws, nf, bv):
+    """:func:`_cell` over the segments of one class combination (see above)."""
+    acc = bv
+    n = sg[5]
+    for p in range(sg[1]):
+        for q in range(sg[3]):
+            c0 = sg[0] + p * sg[2] + q * sg[4]
+            acc = _cell(x, off[c0:c0 + n], xb, wt, wb + c0 * ws, ws, nf, acc)
+    return acc
+
+
 @jit(parallel=True)
-def _conv_filters(x, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, runs, cols,
+def _conv_filters(x, off, segs, wt, bt, out, cls_d, base_d, cls_h, base_h, runs, cols,
                   dims):
     """Gather convolution, 16 filters per vector, 8 output cells per register block.
 
-    x: flat input (N, D, H, W, C); off: element offset into ``x`` of every tap, class
-    combination after combination, combination ``k`` at ``start[k]:start[k + 1]``; wt: flat
-    weights, either packed (groups·nfb, len(off), 16), row by row as ``off`` (``ws = 16``),
-    or, when ``off`` lists the taps in weight order, the (taps, F) matrix itself (``raw``,
-    ``ws = F``); bt: flat (groups, nfb, 16) bias; out: flat (N, OD, OH, OW, F); cls_*/base_*: class and (possibly negative) input
+    x: flat input (N, D, H, W, C); off: element offset into ``x`` of every tap, phase
+    combination after phase combination; segs: the taps of class combination ``k`` as
+    segments of ``off`` (row ``k`` = first, n1, step1, n2, step2, length: see
+    :func:`_segments_taps8`); wt: flat weights, either packed (groups·nfb, len(off), 16),
+    row by row as ``off`` (``ws = 16``), or the (taps, F) matrix in the order of ``off``
+    (``raw``, ``ws = F``); bt: flat (groups, nfb, 16) bias; out: flat (N, OD, OH, OW, F); cls_*/base_*: class and (possibly negative) input
     base of every output depth / height index; runs: (first output, output step, count,
     first base, base step, class) of each run of output columns; cols: (first row, row
     step, rows) of groups of at most 8 output rows of one class.
@@ -170,10 +212,7 @@ def _conv_filters(x, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, runs
             n = r // (out_h * out_d)
             ostep = runs[ri, 1]
             bstep = runs[ri, 4]
-            combo = (cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]
-            tb = start[combo]
-            offs = off[tb:start[combo + 1]]
-            nt = offs.shape[0]
+            sg = segs[(cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]]
             rowpix = ((n * in_d + base_d[od]) * in_h + base_h[oh]) * in_w + runs[ri, 3]
             orow = ((n * out_d + od) * out_h + oh) * out_w + runs[ri, 0]
             xs = bstep * n_ch
@@ -183,12 +222,12 @@ def _conv_filters(x, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, runs
                 bv = V.load(bt, gb * LANES)
                 nf = min(LANES, fg - (gb % nfb) * LANES)
                 col = g * fg + (gb % nfb) * LANES
-                wb = _wbase(gb, col, n_rows, raw) + tb * ws
+                wb = _wbase(gb, col, n_rows, raw)
                 j = j0
                 while j < j1:
                     js = min(j, j1 - BLOCK)  # the last block may overlap the one before
-                    a0, a1, a2, a3, a4, a5, a6, a7 = _taps8(
-                        x, offs, 0, nt, (rowpix + js * bstep) * n_ch + g * cg, xs, wt, wb, ws,
+                    a0, a1, a2, a3, a4, a5, a6, a7 = _segments_taps8(
+                        x, off, sg, (rowpix + js * bstep) * n_ch + g * cg, xs, wt, wb, ws,
                         nf, bv, bv, bv, bv, bv, bv, bv, bv)
                     # cells before j were stored by the previous block
                     _store8(out, (orow + js * ostep) * n_filters + col, os_, nf, j - js,
@@ -205,9 +244,7 @@ def _conv_filters(x, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, runs
             oh = cols[ci, 0]
             rstep = cols[ci, 1]
             nr = cols[ci, 2]
-            combo = (cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]
-            tb = start[combo]
-            offs = off[tb:start[combo + 1]]
+            sg = segs[(cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]]
             rowpix = ((n * in_d + base_d[od]) * in_h + base_h[oh]) * in_w + runs[ri, 3]
             orow = ((n * out_d + od) * out_h + oh) * out_w + runs[ri, 0]
             xs = (base_h[oh + rstep] - base_h[oh]) * in_w * n_ch if nr > 1 else 0
@@ -217,30 +254,54 @@ def _conv_filters(x, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, runs
                 bv = V.load(bt, gb * LANES)
                 nf = min(LANES, fg - (gb % nfb) * LANES)
                 col = g * fg + (gb % nfb) * LANES
-                wb = _wbase(gb, col, n_rows, raw) + tb * ws
+                wb = _wbase(gb, col, n_rows, raw)
                 for j in range(cnt):
                     xb = (rowpix + j * runs[ri, 4]) * n_ch + g * cg
                     ob = (orow + j * runs[ri, 1]) * n_filters + col
                     if nr == BLOCK:
-                        a0, a1, a2, a3, a4, a5, a6, a7 = _taps8(
-                            x, offs, 0, offs.shape[0], xb, xs, wt, wb, ws, nf, bv, bv, bv, bv,
-                            bv, bv, bv, bv)
+                        a0, a1, a2, a3, a4, a5, a6, a7 = _segments_taps8(
+                            x, off, sg, xb, xs, wt, wb, ws, nf, bv, bv, bv, bv, bv, bv, bv, bv)
                         _store8(out, ob, os_, nf, 0, a0, a1, a2, a3, a4, a5, a6, a7)
                     else:
                         for k in range(nr):
                             V.store_n(out, ob + k * os_,
-                                      _cell(x, offs, xb + k * xs, wt, wb, ws, nf, bv), nf)
+                                      _segments_cell(x, off, sg, xb + k * xs, wt, wb, ws, nf,
+                                                     bv), nf)
+
+
+@jit()
+def _channel_taps8(xc, offs, tb, xb, xs, wt, cg, fpad, jb, cstride, nf, a0, a1, a2, a3, a4,
+                   a5, a6, a7):
+    """Add the spatial taps ``offs`` (table entries ``tb, tb + 1, …``; each with ``cg``
+    input channels ``cstride`` apart, weights ``wt[(t·cg + c)·fpad + jb …]``) to the
+    accumulators of 8 cells ``xs`` elements apart in ``xc`` (first cell at ``xb``)."""
+    for t in range(offs.shape[0]):
+        ot = xb + offs[t]
+        wr = (tb + t) * cg * fpad + jb
+        for c in range(cg):
+            o = ot + c * cstride
+            wv = V.load(wt, wr + c * fpad)
+            a0 = V.fma(V.load_n(xc, o, nf), wv, a0)
+            a1 = V.fma(V.load_n(xc, o + xs, nf), wv, a1)
+            a2 = V.fma(V.load_n(xc, o + 2 * xs, nf), wv, a2)
+            a3 = V.fma(V.load_n(xc, o + 3 * xs, nf), wv, a3)
+            a4 = V.fma(V.load_n(xc, o + 4 * xs, nf), wv, a4)
+            a5 = V.fma(V.load_n(xc, o + 5 * xs, nf), wv, a5)
+            a6 = V.fma(V.load_n(xc, o + 6 * xs, nf), wv, a6)
+            a7 = V.fma(V.load_n(xc, o + 7 * xs, nf), wv, a7)
+    return a0, a1, a2, a3, a4, a5, a6, a7
 
 
 @jit(parallel=True)
-def _conv_channels(xc, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, runs, dims):
+def _conv_channels(xc, off, segs, wt, bt, out, cls_d, base_d, cls_h, base_h, runs, dims):
     """Gather convolution, 16 output channels per vector, 8 output cells per block.
 
     xc: flat (N, D, H, W, pix) input whose lanes line up with the output channels: output
     channel ``j`` reads input channel ``c`` of its group at ``c·cstride + j`` inside a cell
     (the input itself for depthwise with one filter per channel, else an expanded copy);
-    off / start: element offset (in ``xc``) of each spatial tap, combination by
-    combination; wt: flat (len(off), cg, fpad) weights in the same order; bt: (fpad,) bias;
+    off / segs: element offset (in ``xc``) of each spatial tap, and the taps of each class
+    combination as segments of it (as in :func:`_conv_filters`); wt: flat (len(off), cg,
+    fpad) weights in the order of ``off``; bt: (fpad,) bias;
     the rest as in :func:`_conv_filters`.
     """
     n_batch, in_d, in_h, in_w, pix = dims[0], dims[1], dims[2], dims[3], dims[4]
@@ -257,10 +318,7 @@ def _conv_channels(xc, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, ru
             od = (r // out_h) % out_d
             n = r // (out_h * out_d)
             bstep = runs[ri, 4]
-            combo = (cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]
-            tb = start[combo]
-            offs = off[tb:start[combo + 1]]
-            nt = offs.shape[0]
+            sg = segs[(cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]]
             rowpix = ((n * in_d + base_d[od]) * in_h + base_h[oh]) * in_w + runs[ri, 3]
             orow = ((n * out_d + od) * out_h + oh) * out_w + runs[ri, 0]
             xs = bstep * pix
@@ -281,20 +339,12 @@ def _conv_channels(xc, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, ru
                         a5 = bv
                         a6 = bv
                         a7 = bv
-                        for t in range(nt):
-                            ot = xb + offs[t]
-                            wr = (tb + t) * cg * fpad + jb
-                            for c in range(cg):
-                                o = ot + c * cstride
-                                wv = V.load(wt, wr + c * fpad)
-                                a0 = V.fma(V.load_n(xc, o, nf), wv, a0)
-                                a1 = V.fma(V.load_n(xc, o + xs, nf), wv, a1)
-                                a2 = V.fma(V.load_n(xc, o + 2 * xs, nf), wv, a2)
-                                a3 = V.fma(V.load_n(xc, o + 3 * xs, nf), wv, a3)
-                                a4 = V.fma(V.load_n(xc, o + 4 * xs, nf), wv, a4)
-                                a5 = V.fma(V.load_n(xc, o + 5 * xs, nf), wv, a5)
-                                a6 = V.fma(V.load_n(xc, o + 6 * xs, nf), wv, a6)
-                                a7 = V.fma(V.load_n(xc, o + 7 * xs, nf), wv, a7)
+                        for p in range(sg[1]):
+                            for q in range(sg[3]):
+                                c0 = sg[0] + p * sg[2] + q * sg[4]
+                                a0, a1, a2, a3, a4, a5, a6, a7 = _channel_taps8(
+                                    xc, off[c0:c0 + sg[5]], c0, xb, xs, wt, cg, fpad, jb,
+                                    cstride, nf, a0, a1, a2, a3, a4, a5, a6, a7)
                         _store8(out, (orow + j * runs[ri, 1]) * n_filters + jb, os_, nf, 0,
                                 a0, a1, a2, a3, a4, a5, a6, a7)
                         j += BLOCK
@@ -302,12 +352,16 @@ def _conv_channels(xc, off, start, wt, bt, out, cls_d, base_d, cls_h, base_h, ru
                     for j in range(j0, j1):
                         xb = (rowpix + j * bstep) * pix + jb
                         a0 = bv
-                        for t in range(nt):
-                            ot = xb + offs[t]
-                            wr = (tb + t) * cg * fpad + jb
-                            for c in range(cg):
-                                a0 = V.fma(V.load_n(xc, ot + c * cstride, nf),
-                                           V.load(wt, wr + c * fpad), a0)
+                        for p in range(sg[1]):
+                            for q in range(sg[3]):
+                                c0 = sg[0] + p * sg[2] + q * sg[4]
+                                offs = off[c0:c0 + sg[5]]
+                                for t in range(offs.shape[0]):
+                                    ot = xb + offs[t]
+                                    wr = (c0 + t) * cg * fpad + jb
+                                    for c in range(cg):
+                                        a0 = V.fma(V.load_n(xc, ot + c * cstride, nf),
+                                                   V.load(wt, wr + c * fpad), a0)
                         V.store_n(out, (orow + j * runs[ri, 1]) * n_filters + jb, a0, nf)
 
 
@@ -362,9 +416,13 @@ PACK_PARALLEL_BYTES = 1 << 20
 
 # --------------------------------------------------------------------------- planning
 
+WASTE = 8  # pad the input by default only if that does at most this many times the taps
+PLAN_CACHE_BYTES = 64 * 2 ** 20  # plans kept for reuse, in all
+
+
 def to_3d(values, fill):
     """Left-pad a per-axis tuple to 3 axes (``fill`` for the missing leading axes)."""
-    values = tuple(int(v) for v in values)
+    values = tuple(map(int, values))
     return (fill,) * (3 - len(values)) + values
 
 
@@ -379,113 +437,145 @@ def _ceil_to(n, m):
     return -(-n // m) * m
 
 
-def _bases(n_out, k, s, d, pad, transposed):
-    """Per output index: phase, first input index, and the input offset of every tap
-    (``valid`` marks the taps that belong to the phase)."""
-    o = np.arange(n_out, dtype=np.int64)
-    taps = np.arange(k, dtype=np.int64)
-    if transposed:
-        q = o + pad
-        phase = q % s
-        num = taps[None, :] * d - phase[:, None]
-        return phase, q // s, -(num // s), num % s == 0
-    return (np.zeros(n_out, np.int64), o * s - pad, np.broadcast_to(taps * d, (n_out, k)),
-            np.ones((n_out, k), bool))
+@jit()
+def _fill_table(ps_d, t_d, r_d, ps_h, t_h, r_h, ps_w, t_w, r_w, dims, off, rows, box):
+    """Tap table of every combination of (depth, height, width) phases with taps, in that
+    order: combination ``(a, b, e)`` starts at ``box[(a·PH + b)·PW + e]`` and lists its
+    taps in kernel order (kd, kh, kw, c): the element offset ``((rel_d·H + rel_h)·W +
+    rel_w)·pix + c`` in ``off`` and the weight row ``((kd·KH + kh)·KW + kw)·cg + c`` in
+    ``rows``. ``ps_*``: phase starts into the per-axis taps ``t_*`` and relative input
+    indices ``r_*``; dims: H, W, pix, KH, KW, cg."""
+    in_h, in_w, pix, kh_, kw_, cg = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5]
+    k = 0
+    pos = 0
+    for pd in range(ps_d.shape[0] - 1):
+        for ph in range(ps_h.shape[0] - 1):
+            for pw in range(ps_w.shape[0] - 1):
+                box[k] = pos
+                k += 1
+                for a in range(ps_d[pd], ps_d[pd + 1]):
+                    for b in range(ps_h[ph], ps_h[ph + 1]):
+                        for e in range(ps_w[pw], ps_w[pw + 1]):
+                            rel = ((r_d[a] * in_h + r_h[b]) * in_w + r_w[e]) * pix
+                            row = ((t_d[a] * kh_ + t_h[b]) * kw_ + t_w[e]) * cg
+                            for c in range(cg):
+                                off[pos] = rel + c
+                                rows[pos] = row + c
+                                pos += 1
 
 
-def _padding(n_in, n_out, k, s, d, pad, transposed):
-    """Zeros needed ``(before, after)`` so that every tap of every output lands inside."""
-    _, base, rel, valid = _bases(n_out, k, s, d, pad, transposed)
-    pos = np.where(valid, base[:, None] + rel, 0)
-    return max(0, -int(pos.min())), max(0, int(pos.max()) + 1 - n_in)
+@jit()
+def _combo_segments(cr_d, cr_h, cr_w, ps_d, ps_h, ps_w, box, cg):
+    """Per class combination (depth, height, width classes in that order): its taps as
+    segments of the phase-combination table of :func:`_fill_table`, rows (first, n1, step1,
+    n2, step2, length) — segments ``first + p·step1 + q·step2`` (``p < n1``, ``q < n2``) of
+    ``length`` entries; whole tap ranges of inner axes merge into one segment. ``cr_*``:
+    class → (phase, first, end) tap range of the phase (:func:`engine.kernels.axes.classes`)."""
+    nd, nh, nw = cr_d.shape[0], cr_h.shape[0], cr_w.shape[0]
+    php, phw = ps_h.shape[0] - 1, ps_w.shape[0] - 1
+    segs = np.zeros((nd * nh * nw, 6), np.int64)
+    k = 0
+    for cd in range(nd):
+        for ch in range(nh):
+            for cw in range(nw):
+                jd, jh, jw = cr_d[cd, 0], cr_h[ch, 0], cr_w[cw, 0]
+                ld, lh, lw = (cr_d[cd, 2] - cr_d[cd, 1], cr_h[ch, 2] - cr_h[ch, 1],
+                              cr_w[cw, 2] - cr_w[cw, 1])
+                if ld > 0 and lh > 0 and lw > 0:
+                    full_h = ps_h[jh + 1] - ps_h[jh]
+                    full_w = ps_w[jw + 1] - ps_w[jw]
+                    first = box[(jd * php + jh) * phw + jw] + (
+                        (cr_d[cd, 1] * full_h + cr_h[ch, 1]) * full_w + cr_w[cw, 1]) * cg
+                    plane = full_h * full_w * cg
+                    segs[k, 0] = first
+                    if lw < full_w:
+                        segs[k, 1], segs[k, 2], segs[k, 3], segs[k, 4] = ld, plane, lh, full_w * cg
+                        segs[k, 5] = lw * cg
+                    elif lh < full_h:
+                        segs[k, 1], segs[k, 2], segs[k, 3], segs[k, 4] = ld, plane, 1, 0
+                        segs[k, 5] = lh * full_w * cg
+                    else:
+                        segs[k, 1], segs[k, 2], segs[k, 3], segs[k, 4] = 1, 0, 1, 0
+                        segs[k, 5] = ld * plane
+                k += 1
+    return segs
 
 
-def _axis(n_in, n_out, k, s, d, pad, transposed):
-    """Gather plan along one axis.
+class _PlanCache:
+    """Plans by geometry (they depend on shapes only), least recently used out first, at
+    most ``max_bytes`` of arrays in all; a plan larger than a quarter of that is not kept."""
 
-    Returns ``(base, cls, classes, order)``: output index ``o`` reads input
-    ``base[o] + rel`` for each ``(tap, rel)`` of ``classes[cls[o]]`` (only taps that land
-    inside the input are listed); ``order`` lists the output indices phase by phase, each
-    phase an arithmetic sequence whose bases step evenly.
-    """
-    phase, base, rel, valid = _bases(n_out, k, s, d, pad, transposed)
-    pos = base[:, None] + rel
-    valid = valid & (pos >= 0) & (pos < n_in)
-    keys = np.concatenate([phase[:, None], valid], axis=1)
-    _, first, cls = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    classes = [[(int(t), int(rel[i, t])) for t in range(k) if valid[i, t]] for i in first]
-    order = [np.arange((r - pad) % s, n_out, s) for r in range(s)] if transposed else [
-        np.arange(n_out)]
-    return base, cls.reshape(-1).astype(np.int64), classes, [q for q in order if q.size]
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._plans = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
 
+    def get(self, key):
+        with self._lock:
+            entry = self._plans.get(key)
+            if entry is None:
+                return None
+            self._plans.move_to_end(key)
+            return entry[0]
 
-def _runs(base, cls, order):
-    """Split each phase of the width axis into runs of one class:
-    rows (first output, output step, count, first base, base step, class)."""
-    rows = []
-    for idx in order:
-        c = cls[idx]
-        cuts = [0] + list(np.flatnonzero(np.diff(c)) + 1) + [idx.size]
-        ostep = int(idx[1] - idx[0]) if idx.size > 1 else 1
-        bstep = int(base[idx[1]] - base[idx[0]]) if idx.size > 1 else 0
-        for a, b in zip(cuts[:-1], cuts[1:]):
-            rows.append((int(idx[a]), ostep, b - a, int(base[idx[a]]), bstep, int(c[a])))
-    return np.array(rows, np.int64)
+    def put(self, key, plan):
+        size = sum(a.nbytes for a in plan.values() if isinstance(a, np.ndarray))
+        if size > self.max_bytes // 4:
+            return
+        with self._lock:
+            if key in self._plans:
+                return
+            while self._plans and self._bytes + size > self.max_bytes:
+                self._bytes -= self._plans.popitem(last=False)[1][1]
+            self._plans[key] = (plan, size)
+            self._bytes += size
 
 
-def _row_groups(cls):
-    """Output rows in groups of at most BLOCK rows of one class, evenly spaced:
-    rows (first row, row step, count)."""
-    groups = []
-    for c in np.unique(cls):
-        idx = np.flatnonzero(cls == c)
-        cuts = [0] + list(np.flatnonzero(np.diff(np.diff(idx)) != 0) + 2) + [idx.size]
-        for a, b in zip(cuts[:-1], cuts[1:]):
-            step = int(idx[a + 1] - idx[a]) if b - a > 1 else 1
-            for k in range(a, b, BLOCK):
-                groups.append((int(idx[k]), step, min(BLOCK, b - k)))
-    return np.array(groups, np.int64)
+_PLANS = _PlanCache(PLAN_CACHE_BYTES)
 
 
-@lru_cache(maxsize=64)
 def _plan(in_spatial, kernel, cg, strides, dilation, pads, out_spatial, transposed, pix):
     """Offsets and tap tables for one configuration (cached: they depend on shapes only).
 
-    ``pads`` are the zeros before each axis *not* present in the input. The taps of each
-    class combination (``start[k]:start[k + 1]`` of ``off`` and ``rows``) are listed in
-    kernel order (kd, kh, kw, c) with ``c`` over ``cg`` channels: the offset of tap
-    ``(rel_d, rel_h, rel_w, c)`` is ``((rel_d·H + rel_h)·W + rel_w)·pix + c`` and its row
-    in the weight matrix ``((kd·KH + kh)·KW + kw)·cg + c``.
+    ``pads`` are the zeros before each axis *not* present in the input. ``off`` and
+    ``rows`` list the taps of every combination of phases with taps (each tap of the kernel
+    once: Πk·cg entries at most, see :func:`_fill_table`) in kernel order (kd, kh, kw, c)
+    with ``c`` over ``cg`` channels: the offset of tap ``(rel_d, rel_h, rel_w, c)`` is
+    ``((rel_d·H + rel_h)·W + rel_w)·pix + c`` and its row in the weight matrix
+    ``((kd·KH + kh)·KW + kw)·cg + c``. A class combination's taps (those landing inside the
+    input) are a sub-box of its phases' box, given as segments of ``off`` in ``segs``
+    (:func:`_combo_segments`, one row per class combination). The per-axis arrays have one
+    entry per output index (see :mod:`engine.kernels.axes`).
     """
-    _, in_h, in_w = in_spatial
-    (bd, cd, kd_cls, _), (bh, ch, kh_cls, _), (bw, cw, kw_cls, order) = (
-        _axis(*args, transposed)
+    key = (in_spatial, kernel, cg, strides, dilation, pads, out_spatial, transposed, pix)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
+    (cd, bd, pd, td, rd, qd, _), (ch, bh, ph, th, rh, qh, _), (cw, bw, pw, tw, rw, qw, stw) = (
+        axes.classes(*args, transposed)
         for args in zip(in_spatial, out_spatial, kernel, strides, dilation, pads))
-    combos = list(itertools.product(kd_cls, kh_cls, kw_cls))
-    _, kh_, kw_ = kernel
-    chans = np.arange(cg, dtype=np.int64)
-    off, rows = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for td, th, tw in combos:
-        if not (td and th and tw):
-            off.append(np.zeros(0, np.int64))
-            rows.append(np.zeros(0, np.int64))
-            continue
-        t_d, r_d = np.array(td, np.int64).T
-        t_h, r_h = np.array(th, np.int64).T
-        t_w, r_w = np.array(tw, np.int64).T
-        rel = (r_d[:, None, None] * in_h + r_h[None, :, None]) * in_w + r_w[None, None, :]
-        row = (t_d[:, None, None] * kh_ + t_h[None, :, None]) * kw_ + t_w[None, None, :]
-        off.append((rel[..., None] * pix + chans).reshape(-1))
-        rows.append((row[..., None] * cg + chans).reshape(-1))
-    start = np.cumsum([0] + [a.size for a in off[1:]]).astype(np.int64)
-    rows = np.concatenate(rows)
-    runs = _runs(bw, cw, order)
+    n_rows = int(pd[-1] * ph[-1] * pw[-1]) * cg
+    off = np.empty(n_rows, np.int64)
+    rows = np.empty(n_rows, np.int64)
+    box = np.empty((pd.size - 1) * (ph.size - 1) * (pw.size - 1), np.int64)
+    _fill_table(pd, td, rd, ph, th, rh, pw, tw, rw,
+                np.array([in_spatial[1], in_spatial[2], pix, kernel[1], kernel[2], cg], np.int64),
+                off, rows, box)
+    segs = _combo_segments(qd, qh, qw, pd, ph, pw, box, cg)
+    runs = axes.runs(cw, bw, out_spatial[2], strides[2], pads[2], transposed,
+                     int(stw[axes.NRUNS]))
     # column blocks only serve runs shorter than a block (none: skip the second loop)
-    cols = _row_groups(ch) if (runs[:, 2] < BLOCK).any() else np.zeros((0, 3), np.int64)
-    return dict(off=np.concatenate(off), rows=rows, start=start, cg=cg, cls_d=cd, base_d=bd,
-                cls_h=ch, base_h=bh, ncls_h=len(kh_cls), ncls_w=len(kw_cls), runs=runs, cols=cols,
-                nphase_w=len(order), longest=int(runs[:, 2].max()),
-                identity=bool(np.array_equal(rows, np.arange(int(np.prod(kernel)) * cg))))
+    cols = (axes.row_groups(ch, len(qh), BLOCK) if (runs[:, 2] < BLOCK).any()
+            else np.zeros((0, 3), np.int64))
+    identity = n_rows == math.prod(kernel) * cg and bool(
+        np.array_equal(rows, np.arange(n_rows, dtype=np.int64)))
+    plan = dict(off=off, rows=rows, segs=segs, cg=cg, cls_d=cd, base_d=bd, cls_h=ch,
+                base_h=bh, ncls_h=len(qh), ncls_w=len(qw), runs=runs, cols=cols,
+                nphase_w=int(stw[axes.NPHASES]), longest=int(stw[axes.LONGEST]),
+                identity=identity)
+    _PLANS.put(key, plan)
+    return plan
 
 
 def _segments(rows, longest):
@@ -497,50 +587,52 @@ def _segments(rows, longest):
     return seg, max(1, -(-longest // seg))
 
 
-@lru_cache(maxsize=64)
-def _padded(in_spatial, kernel, strides, dilation, pads, out_spatial, transposed):
-    """For the "filters-padded" path: zeros ``(before, after)`` per axis that put every tap
-    inside the input, the padded sizes, and ``pads`` for the padded input (its index ``i``
-    is the original ``i − before``: the conv base ``o·s − pad`` moves by ``before`` when pad
-    shrinks by ``before``; the transposed base ``(o + pad) div s`` when pad grows by
-    ``before·s``, which leaves the phases alone)."""
-    extents = tuple(_padding(*a, transposed) for a in zip(in_spatial, out_spatial, kernel,
-                                                          strides, dilation, pads))
-    sizes = tuple(n + b + a for n, (b, a) in zip(in_spatial, extents))
+def _pad_input(x5, extents, pads, strides, transposed):
+    """Zero-pad ``x5`` by ``extents`` (``(before, after)`` per axis) → (padded input, pads
+    for it). Its index ``i`` is the original ``i − before``: the conv base ``o·s − pad``
+    moves by ``before`` when pad shrinks by ``before``; the transposed base
+    ``(o + pad) div s`` when pad grows by ``before·s``, which leaves the phases alone."""
+    if not any(b or a for b, a in extents):
+        return x5, pads
+    sizes = tuple(n + b + a for n, (b, a) in zip(x5.shape[1:4], extents))
+    xp = np.zeros((x5.shape[0],) + sizes + (x5.shape[4],), np.float32)
+    xp[(slice(None),) + tuple(slice(b, b + n) for (b, _), n in zip(extents, x5.shape[1:4]))] = x5
     moved = tuple(p + b * s if transposed else p - b
                   for p, (b, _), s in zip(pads, extents, strides))
-    return extents, sizes, moved
+    return xp, moved
 
 
-def _filters_conv(x5, wrows, bias, groups, geometry, transposed):
+def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout):
     """Run :func:`_conv_filters`. ``wrows`` is the (taps, F) weight matrix (taps in kernel
     order (kd, kh, kw, c), the filters of group ``g`` in columns ``g·Fg … (g+1)·Fg − 1``);
-    geometry: (kernel, strides, dilation, pads, out_shape), 3 axes each."""
+    geometry: (kernel, strides, dilation, pads, out_shape), 3 axes each; layout: the
+    :class:`Work` chosen by :func:`working_memory` and its padding extents."""
     kernel, strides, dilation, pads, out_shape = geometry
+    work, extents = layout
     n_taps, n_filters = wrows.shape
     cg, fg = n_taps // (kernel[0] * kernel[1] * kernel[2]), n_filters // groups
-    if n_taps >= PAD_TAPS:  # path() "filters-padded" or "packed"
-        # many taps per cell: trimming taps at the borders would leave long single-cell
-        # runs there; a padded copy of the input is cheap next to the arithmetic
-        extents, sizes, pads = _padded(tuple(x5.shape[1:4]), kernel, strides, dilation, pads,
-                                       out_shape, transposed)
-        if sizes != x5.shape[1:4]:
-            xp = np.zeros((x5.shape[0],) + sizes + (x5.shape[4],), np.float32)
-            xp[(slice(None),) + tuple(slice(b, b + n) for (b, _), n in zip(
-                extents, x5.shape[1:4]))] = x5
-            x5 = xp
+    # many taps per cell ("filters-padded", "packed"): trimming taps at the borders would
+    # leave long single-cell runs there; a padded copy of the input is cheap next to the
+    # arithmetic (unless it would multiply the taps computed, see working_memory)
+    x5, pads = _pad_input(x5, extents, pads, strides, transposed)
     n_batch, in_d, in_h, in_w, n_ch = x5.shape
     plan = _plan((in_d, in_h, in_w), kernel, cg, strides, dilation, pads, out_shape,
                  transposed, n_ch)
     nfb = -(-fg // LANES)
-    packed_path = n_taps >= PAD_TAPS and plan["longest"] < PACK_BELOW
+    packed_path = work.path == "packed"
     # the (taps, F) weight matrix as it is, when its rows are in tap-table order and either
-    # it has 16 columns (then it is the packed form) or the packed kernel reads each weight
-    # about once (packing would cost more than reading F floats apart)
+    # it has 16 columns (then it is the packed form), fewer (one group), or the packed
+    # kernel reads each weight about once (packing would cost more than reading F floats
+    # apart)
+    few = groups == 1 and n_filters < LANES
     raw = (plan["identity"] and wrows.flags.c_contiguous
-           and (n_filters == LANES or packed_path))
+           and (n_filters == LANES or packed_path or few))
     if raw:
         wt, ws = wrows, n_filters
+    elif few:
+        # fewer than 16 filters: the rows in tap-table order, F floats each (16-lane blocks
+        # would hold 16 / F times more)
+        wt, ws, raw = np.ascontiguousarray(wrows[plan["rows"]]), n_filters, True
     else:
         # packed: each block of 16 filters reads contiguous rows (the row kernel reads
         # the weights again for every row of cells)
@@ -550,14 +642,14 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed):
     bt = np.zeros((groups, nfb * LANES), np.float32)
     bt[:, :fg] = bias.reshape(groups, fg)
     out = np.empty((n_batch,) + tuple(out_shape) + (n_filters,), np.float32)
-    if packed_path:  # "packed"
+    if packed_path:
         _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups)
         return out
     out_d, out_h, out_w = out_shape
     seg, nseg = _segments(n_batch * out_d * out_h * plan["nphase_w"], plan["longest"])
     dims = np.array([n_batch, in_d, in_h, in_w, n_ch, out_d, out_h, out_w, n_filters, groups,
                      cg, fg, nfb, plan["ncls_h"], plan["ncls_w"], seg, nseg, ws, raw], np.int64)
-    _conv_filters(x5.reshape(-1), plan["off"], plan["start"], wt.reshape(-1), bt.reshape(-1),
+    _conv_filters(x5.reshape(-1), plan["off"], plan["segs"], wt.reshape(-1), bt.reshape(-1),
                   out.reshape(-1), plan["cls_d"], plan["base_d"], plan["cls_h"],
                   plan["base_h"], plan["runs"], plan["cols"], dims)
     return out
@@ -572,12 +664,13 @@ def _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups):
     rowpix = ((n * in_d + plan["base_d"][od]) * in_h + plan["base_h"][oh]) * in_w
     rowout = ((n * out_d + od) * out_h + oh) * out_w
     rowcls = plan["cls_d"][od] * plan["ncls_h"] + plan["cls_h"][oh]
-    tasks, trows = [], []
+    tasks, trows, first = [], [], 0
     for rc in np.unique(rowcls):
         rows = np.flatnonzero(rowcls == rc)
         for ri, run in enumerate(plan["runs"]):
-            tasks.append((ri, rc * plan["ncls_w"] + run[5], sum(map(len, trows)), rows.size))
+            tasks.append((ri, rc * plan["ncls_w"] + run[5], first, rows.size))
             trows.append(rows)
+            first += rows.size
     tasks = np.array(tasks, np.int64)
     cells = int((tasks[:, 3] * plan["runs"][tasks[:, 0], 2]).max())
     threads = numba.get_num_threads()
@@ -592,14 +685,15 @@ def _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups):
     nparts = -(-cells // part)
     dims = np.array([n_ch, n_filters, groups, cg, fg, nfb, PACK_CHUNK, min(part, PACK_BAND),
                      part, fpg, nparts, ws, raw], np.int64)
-    gemm.conv_packed(x5.reshape(-1), plan["off"], plan["start"], wt.reshape(-1),
+    gemm.conv_packed(x5.reshape(-1), plan["off"], plan["segs"], wt.reshape(-1),
                      bt.reshape(-1), out.reshape(-1), tasks, np.concatenate(trows), rowpix,
                      rowout, plan["runs"], dims)
 
 
-def _channels_conv(x5, w5, bias, groups, geometry):
+def _channels_conv(x5, w5, bias, groups, geometry, layout):
     """Run :func:`_conv_channels` (grouped convolution with few filters per group)."""
     kernel, strides, dilation, pads, out_shape = geometry
+    x5, pads = _pad_input(x5, layout[1], pads, strides, False)
     n_batch, in_d, in_h, in_w, n_ch = x5.shape
     kd_, kh_, kw_, cg, n_filters = w5.shape
     fg = n_filters // groups
@@ -625,9 +719,233 @@ def _channels_conv(x5, w5, bias, groups, geometry):
     out = np.empty((n_batch, out_d, out_h, out_w, n_filters), np.float32)
     dims = np.array([n_batch, in_d, in_h, in_w, pix, out_d, out_h, out_w, n_filters, cg,
                      cstride, fpad, plan["ncls_h"], plan["ncls_w"], seg, nseg], np.int64)
-    _conv_channels(xc, plan["off"], plan["start"], wt.reshape(-1), bt, out.reshape(-1),
+    _conv_channels(xc, plan["off"], plan["segs"], wt.reshape(-1), bt, out.reshape(-1),
                    plan["cls_d"], plan["base_d"], plan["cls_h"], plan["base_h"], runs, dims)
     return out
+
+
+# --------------------------------------------------------------------------- budget
+
+@dataclass(frozen=True)
+class Work:
+    """What one kernel call needs, estimated from shapes alone.
+
+    ``bytes``: peak working memory in bytes (output included), the sum of ``terms``
+    (name → bytes); ``multiply_adds``: float32 multiply-adds of the chosen layout (taps
+    that read padding included when the input is padded); ``path``: as :func:`path`, for
+    this geometry; ``padded``: per spatial axis (3 of them, leading unit axes first for
+    1D / 2D) whether the input gets a zero-padded copy along it; ``complete``: False when
+    input, output and weights alone exceed the limit (the rest is then not estimated).
+    """
+
+    bytes: int
+    multiply_adds: int
+    path: str
+    padded: tuple
+    terms: dict
+    complete: bool = True
+
+
+INDEX_LIMIT = 2 ** 62  # index arithmetic is int64: larger geometry is refused
+
+
+def _axis_stats(n_in, n_out, k, s, d, pad, transposed):
+    """:func:`engine.kernels.axes.statistics` of one axis and its padding extents; O(n_out)
+    time, nothing per output stored."""
+    st = axes.statistics(n_in, n_out, k, s, d, pad, transposed)
+    return st, axes.padding(st, n_in)
+
+
+def _fixed_terms(transposed, batch, in_sp, channels, cg, n_filters, kernel, out_sp):
+    """Bytes of the output and of the float32 copies of input and weights (a transposed
+    convolution also swaps the weights' filter and channel axes)."""
+    return {"output": 4 * batch * math.prod(out_sp) * n_filters,
+            "input copy": 4 * batch * math.prod(in_sp) * channels,
+            "weights copy": 4 * math.prod(kernel) * cg * n_filters * (2 if transposed else 1)}
+
+
+def _terms(family, packed, transposed, batch, in_sp, channels, cg, n_filters, groups, kernel,
+           out_sp, stats, extents, padded):
+    """Bytes of everything one call allocates for one layout (see :func:`working_memory`)."""
+    n_pad = [n + (b + a if p else 0) for n, (b, a), p in zip(in_sp, extents, padded)]
+    ncls = [st[axes.P_NCLS] + st[axes.P_EMPTY] if p else st[axes.NCLS] + st[axes.EMPTY]
+            for st, p in zip(stats, padded)]
+    nruns = stats[2][axes.NPHASES] if padded[2] else stats[2][axes.NRUNS]
+    channel_path = family.startswith("channels")
+    # every tap of the kernel once, by phase combination (padded or not)
+    table = math.prod(st[axes.P_TABLE] for st in stats) * (1 if channel_path else cg)
+    fg = n_filters // groups
+    fpad = _ceil_to(n_filters, LANES)
+    terms = _fixed_terms(transposed, batch, in_sp, channels, cg, n_filters, kernel, out_sp)
+    terms.update({
+        "padded input": 4 * batch * math.prod(n_pad) * channels if any(padded) else 0,
+        # offsets and weight rows, phase-combination starts, segments per class combination
+        "tap table": 16 * table + 8 * math.prod(st[axes.P_NCLS] for st in stats)
+        + 48 * math.prod(ncls),
+        # per axis: class and base of every output, phase tap lists, class ranges; runs
+        # and row groups of the width / height axes
+        "index arrays": 16 * sum(out_sp) + sum(16 * st[axes.P_TABLE] + 24 * n for st, n in
+                                               zip(stats, ncls)) + 48 * nruns + 24 * out_sp[1],
+    })
+    if channel_path:
+        if family == "channels-expanded":
+            # the expanded copy and the gathered input it is filled from
+            terms["expanded input"] = 4 * batch * math.prod(n_pad) * cg * (fpad + n_filters)
+        terms["channel weights"] = 4 * table * cg * (fpad + n_filters)
+    else:
+        lanes = n_filters if groups == 1 and n_filters < LANES else LANES * -(-fg // LANES)
+        terms["packed weights"] = 4 * groups * lanes * table
+        if packed:  # per output row: indices (8 arrays) and task rows; per task a tuple
+            terms["index arrays"] += (8 * batch * out_sp[0] * out_sp[1] * (8 + nruns)
+                                      + 200 * ncls[0] * ncls[1] * nruns)
+    return terms
+
+
+def _check_index_range(kernel, strides, dilation, pads, in_sp, out_sp, rank):
+    """Refuse geometry whose index arithmetic could overflow int64, naming the argument."""
+    for a, (k, s, d, p, n, o) in enumerate(zip(kernel, strides, dilation, pads, in_sp,
+                                              out_sp)):
+        if k * d + p >= INDEX_LIMIT or (n + o + 1) * s >= INDEX_LIMIT:
+            name = "dilation_rate" if k * d + p >= INDEX_LIMIT else "strides"
+            value = (dilation if name == "dilation_rate" else strides)[3 - rank:]
+            raise ValueError(
+                f"{name}={value} with kernel_size={kernel[3 - rank:]} spans more than 2**62 "
+                f"cells along spatial axis {a - (3 - rank)}, beyond the engine's 64-bit index "
+                f"arithmetic (TensorFlow's int64 shapes). Reduce {name}.")
+
+
+def working_memory(transposed, batch, in_spatial, channels, kernel, n_filters, strides,
+                   dilation, pad_before, out_spatial, groups=1, limit=None):
+    """The working memory of :func:`conv` (``transposed=False``) or :func:`conv_transpose`
+    for one geometry, without allocating anything: a :class:`Work`.
+
+    Arguments as the kernels take them, one int per spatial axis (1 to 3 axes): batch;
+    ``in_spatial`` / ``out_spatial``: input / output cells; ``channels``: input channels;
+    ``kernel``: taps (Keras's kernel_size); ``n_filters``: output channels; ``strides``,
+    ``dilation``; ``pad_before``: zeros before each axis (:func:`engine.shapes.conv_padding`
+    ``[0]``, :func:`engine.shapes.conv_transpose_padding`); ``groups`` (depthwise:
+    ``channels``, with ``n_filters = channels · depth_multiplier``; always 1 when
+    transposed); ``limit``: bytes (default :data:`engine.kernels.budget.MAX_WORK_BYTES`).
+
+    The layout is the kernels' own choice: the default path (a zero-padded copy from
+    PAD_TAPS taps per cell on, see :func:`path`), unless it does not fit ``limit`` or pads
+    enough to compute more than WASTE times the taps of the cheapest layout that fits; then
+    the axes to pad are chosen to compute the fewest taps within ``limit``. Time:
+    O(sum of the output sizes per axis), after an O(1) check that input, output and weights
+    alone fit (else ``complete`` is False). Raises ValueError only for geometry beyond 64-bit
+    index arithmetic.
+    """
+    limit = budget.MAX_WORK_BYTES if limit is None else int(limit)
+    return _layout(*_key(transposed, batch, in_spatial, channels, kernel, n_filters, strides,
+                         dilation, pad_before, out_spatial, groups, limit))[0]
+
+
+def _key(transposed, batch, in_spatial, channels, kernel, n_filters, strides, dilation,
+         pad_before, out_spatial, groups, limit):
+    """Arguments of :func:`_layout`: plain ints, 3-axis tuples, the rank last."""
+    return (bool(transposed), int(batch), to_3d(in_spatial, 1), int(channels), to_3d(kernel, 1),
+            int(n_filters), to_3d(strides, 1), to_3d(dilation, 1), to_3d(pad_before, 0),
+            to_3d(out_spatial, 1), int(groups), int(limit), len(in_spatial))
+
+
+@lru_cache(maxsize=256)
+def _layout(transposed, batch, in_sp, channels, kernel, n_filters, strides, dilation, pads,
+            out_sp, groups, limit, rank):
+    """:func:`working_memory` on 3-axis tuples → (Work, padding extents per axis)."""
+    cg = channels // groups
+    w_shape = kernel + ((n_filters, channels) if transposed else (cg, n_filters))
+    family = path(w_shape, groups, transposed)
+    fixed = _fixed_terms(transposed, batch, in_sp, channels, cg, n_filters, kernel, out_sp)
+    macs = batch * math.prod(out_sp) * n_filters * math.prod(kernel) * cg
+    if sum(fixed.values()) > limit:
+        return Work(sum(fixed.values()), macs, family, (False,) * 3, fixed, False), None
+    _check_index_range(kernel, strides, dilation, pads, in_sp, out_sp, rank)
+    stats, extents = zip(*(_axis_stats(*a, transposed) for a in zip(
+        in_sp, out_sp, kernel, strides, dilation, pads)))
+    default_pad = family == "filters-padded"
+    options = []
+    for padded in itertools.product(*[(False, True) if any(e) else (False,) for e in extents]):
+        default = padded == tuple(default_pad and any(e) for e in extents)
+        packed = default and default_pad and (
+            stats[2][axes.MAXCOUNT] if padded[2] else stats[2][axes.LONGEST]) < PACK_BELOW
+        name = family if not default_pad else (
+            "packed" if packed else "filters-padded" if any(padded) else "filters")
+        terms = _terms(family, packed, transposed, batch, in_sp, channels, cg, n_filters,
+                       groups, kernel, out_sp, stats, extents, padded)
+        taps = math.prod(st[axes.FULL] if p else st[axes.REAL] for st, p in zip(stats, padded))
+        work = Work(sum(terms.values()), batch * taps * cg * n_filters, name, padded, terms)
+        options.append((default, work))
+    fitting = [w for _, w in options if w.bytes <= limit]
+    if not fitting:
+        return min((w for _, w in options), key=lambda w: w.bytes), None
+    fewest = min(w.multiply_adds for w in fitting)
+    chosen = next((w for d, w in options if d and w.bytes <= limit
+                   and w.multiply_adds <= WASTE * fewest), None)
+    if chosen is None:
+        chosen = min(fitting, key=lambda w: (w.multiply_adds, w.bytes))
+    return chosen, tuple(e if p else (0, 0) for e, p in zip(extents, chosen.padded))
+
+
+_REASONS = {
+    "output": ("its output alone has {out:,} values, shape {shape}", "Reduce {grow}filters, "
+               "the batch or the input size"),
+    "input copy": ("its input has {inp:,} values", "Reduce the input size or the batch"),
+    "weights copy": ("kernel_size={k} gives {weights:,} weights", "Reduce kernel_size, filters "
+                     "or the input channels"),
+    "padded input": ("the input zero-padded for kernel_size={k} and dilation_rate={d} has "
+                     "{padded:,} values", "Reduce dilation_rate or kernel_size, or use "
+                     "padding='valid'"),
+    "tap table": ("kernel_size={k} with dilation_rate={d} and strides={s} needs tap tables "
+                  "of this size (an entry per kernel tap and input channel, and per "
+                  "combination of border classes of output cells)", "Reduce kernel_size, "
+                  "dilation_rate or the input channels"),
+    "index arrays": ("strides={s} with kernel_size={k} gives {out:,} output values in many "
+                     "separate runs", "Reduce strides or the input size"),
+    "expanded input": ("groups={groups} with fewer than 8 filters per group needs a copy of "
+                       "the input expanded per filter", "Use one filter per channel "
+                       "(depthwise) or at least 8 filters per group"),
+}
+_REASONS["packed weights"] = _REASONS["channel weights"] = _REASONS["tap table"]
+
+
+def _refusal(work, transposed, batch, in_sp, channels, kernel, n_filters, strides, dilation,
+             groups, out_sp, rank, limit):
+    """The ValueError message for a geometry over the budget: what, which argument, what to
+    change."""
+    biggest = max(work.terms, key=work.terms.get)
+    reason, advice = _REASONS[biggest]
+    cut = slice(3 - rank, None)
+    values = dict(out=batch * math.prod(out_sp) * n_filters, inp=batch * math.prod(in_sp) * channels,
+                  weights=math.prod(kernel) * (channels // groups) * n_filters,
+                  padded=work.terms.get("padded input", 0) // 4, k=kernel[cut], d=dilation[cut],
+                  s=strides[cut], groups=groups,
+                  shape=(batch,) + out_sp[cut] + (n_filters,),
+                  grow="strides, kernel_size, dilation_rate, " if transposed else "")
+    kind = "transposed convolution" if transposed else "convolution"
+    return (f"This {kind} needs {budget.fmt_bytes(work.bytes)} of working memory, more than "
+            f"{budget.limit_text(limit)}: {reason.format(**values)} "
+            f"({budget.fmt_bytes(work.terms[biggest])}). {advice.format(**values)}.")
+
+
+def check_budget(transposed, batch, in_spatial, channels, kernel, n_filters, strides, dilation,
+                 pad_before, out_spatial, groups=1, limit=None):
+    """:func:`working_memory`, raising ValueError (naming the argument, the size and what
+    to change) when it exceeds ``limit`` (default MAX_WORK_BYTES). Returns the Work."""
+    limit = budget.MAX_WORK_BYTES if limit is None else int(limit)
+    key = _key(transposed, batch, in_spatial, channels, kernel, n_filters, strides, dilation,
+               pad_before, out_spatial, groups, limit)
+    return _checked(key)[0]
+
+
+def _checked(key):
+    """:func:`_layout` for a :func:`_key`, raising ValueError when over its limit."""
+    work, extents = _layout(*key)
+    transposed, batch, in_sp, channels, kernel, n_filters, strides, dilation, _, out_sp, \
+        groups, limit, rank = key
+    if work.bytes > limit:
+        raise ValueError(_refusal(work, transposed, batch, in_sp, channels, kernel, n_filters,
+                                  strides, dilation, groups, out_sp, rank, limit))
+    return work, extents
 
 
 # --------------------------------------------------------------------------- public
@@ -638,12 +956,13 @@ def _bias(bias, n_filters):
     return np.ascontiguousarray(bias, np.float32).reshape(n_filters)
 
 
-def _prepare(x, w, bias, n_filters, strides, dilation, pad_before, out_spatial):
+def _prepare(x, w, bias, n_filters, key):
+    """Float32 5-d input and weights, bias, and geometry (kernel, strides, dilation, pads,
+    out_shape; 3 axes each) from a :func:`_key`."""
     rank = x.ndim - 2
     x5 = _as_5d(x)
     w5 = np.ascontiguousarray(w, dtype=np.float32).reshape((1,) * (3 - rank) + tuple(w.shape))
-    geometry = (tuple(w5.shape[:3]), to_3d(strides, 1), to_3d(dilation, 1),
-                to_3d(pad_before, 0), to_3d(out_spatial, 1))
+    geometry = (key[4], key[6], key[7], key[8], key[9])
     return x5, w5, _bias(bias, n_filters), geometry
 
 
@@ -673,23 +992,40 @@ def path(w_shape, groups=1, transposed=False, out_width=None):
     return "filters-padded"
 
 
+def _call_key(transposed, x_shape, kernel, n_filters, strides, dilation, pad_before,
+              out_spatial, groups):
+    """The :func:`_key` of one kernel call (``x_shape``: (N, *S, C)) under MAX_WORK_BYTES."""
+    return _cached_key(transposed, x_shape, kernel, n_filters, tuple(strides), tuple(dilation),
+                       tuple(pad_before), tuple(out_spatial), groups, budget.MAX_WORK_BYTES)
+
+
+@lru_cache(maxsize=256)
+def _cached_key(transposed, x_shape, kernel, n_filters, strides, dilation, pad_before,
+                out_spatial, groups, limit):
+    return _key(transposed, x_shape[0], x_shape[1:-1], x_shape[-1], kernel, n_filters, strides,
+                dilation, pad_before, out_spatial, groups, limit)
+
+
 def conv(x, w, bias, strides, dilation, pad_before, out_spatial, groups=1):
     """Grouped cross-correlation, channels-last.
 
     x: (N, *S, C); w: (*K, C // groups, F); bias: (F,) or None; strides, dilation,
     pad_before, out_spatial: one int per spatial axis. Returns float32 (N, *out_spatial, F).
+    Raises ValueError (before allocating) when :func:`check_budget` refuses the geometry.
     """
     n_filters = w.shape[-1]
     groups = int(groups)
     final = (x.shape[0],) + tuple(out_spatial) + (n_filters,)
     if 0 in final:
         return np.zeros(final, np.float32)
-    x5, w5, b, geometry = _prepare(x, w, bias, n_filters, strides, dilation, pad_before,
-                                   out_spatial)
-    if path(w.shape, groups).startswith("channels"):  # else "filters*" or "packed"
-        y = _channels_conv(x5, w5, b, groups, geometry)
+    key = _call_key(False, x.shape, w.shape[:-2], n_filters, strides, dilation, pad_before,
+                    out_spatial, groups)
+    layout = _checked(key)
+    x5, w5, b, geometry = _prepare(x, w, bias, n_filters, key)
+    if layout[0].path.startswith("channels"):  # else "filters*" or "packed"
+        y = _channels_conv(x5, w5, b, groups, geometry, layout)
     else:
-        y = _filters_conv(x5, w5.reshape(-1, n_filters), b, groups, geometry, False)
+        y = _filters_conv(x5, w5.reshape(-1, n_filters), b, groups, geometry, False, layout)
     return y.reshape(final)
 
 
@@ -697,13 +1033,16 @@ def conv_transpose(x, w, bias, strides, dilation, pad_before, out_spatial):
     """Transposed convolution (gradient of :func:`conv` w.r.t. its input), channels-last.
 
     x: (N, *S, C); w: (*K, F, C); output cell ``o`` gets ``x[i] · w[t]`` whenever
-    ``o = i·s + t·d − pad_before``. Returns float32 (N, *out_spatial, F).
+    ``o = i·s + t·d − pad_before``. Returns float32 (N, *out_spatial, F). Raises ValueError
+    (before allocating) when :func:`check_budget` refuses the geometry.
     """
     n_filters = w.shape[-2]
     final = (x.shape[0],) + tuple(out_spatial) + (n_filters,)
     if 0 in final:
         return np.zeros(final, np.float32)
-    x5, w5, b, geometry = _prepare(x, w, bias, n_filters, strides, dilation, pad_before,
-                                   out_spatial)
+    key = _call_key(True, x.shape, w.shape[:-2], n_filters, strides, dilation, pad_before,
+                    out_spatial, 1)
+    layout = _checked(key)
+    x5, w5, b, geometry = _prepare(x, w, bias, n_filters, key)
     wrows = np.swapaxes(w5, -1, -2).reshape(-1, n_filters)
-    return _filters_conv(x5, wrows, b, 1, geometry, True).reshape(final)
+    return _filters_conv(x5, wrows, b, 1, geometry, True, layout).reshape(final)

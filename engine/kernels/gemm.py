@@ -69,11 +69,12 @@ def _pack(x, xbase, nc, offs, c0, c1, shift, pa):
 
 
 @jit(parallel=True)
-def conv_packed(x, off, start, wt, bt, out, tasks, trows, rowpix, rowout, runs, dims):
+def conv_packed(x, off, segs, wt, bt, out, tasks, trows, rowpix, rowout, runs, dims):
     """Packed, cache-blocked gather convolution (see the module docstring).
 
-    x, off, start, wt, bt, out, runs: as for :func:`engine.kernels.conv._conv_filters`
-    (x flat, padded so that every tap is inside). tasks: (run, class combination, first
+    x, off, segs, wt, bt, out, runs: as for :func:`engine.kernels.conv._conv_filters`, each
+    class combination one segment of ``off`` (x flat, padded so that every tap is inside:
+    ``segs[k] = (first, 1, 0, 1, 0, length)``, or all 0 without taps). tasks: (run, class combination, first
     index into ``trows``, row count) — the output rows of one class combination for one
     run of columns; trows: output rows (flat ``(n, od, oh)`` index) of every task;
     rowpix / rowout: input cell index of a row's base / output cell index of a row's
@@ -96,8 +97,8 @@ def conv_packed(x, off, start, wt, bt, out, tasks, trows, rowpix, rowout, runs, 
         m0 = pi * part
         m1 = min(tasks[ti, 3] * cnt, m0 + part)
         if m0 < m1:
-            tb = start[tasks[ti, 1]]
-            offs = off[tb:start[tasks[ti, 1] + 1]]
+            tb = segs[tasks[ti, 1], 0]
+            offs = off[tb:tb + segs[tasks[ti, 1], 5]]
             nt = offs.shape[0]
             pa = np.empty(_ceil8(band) * min(chunk, max(nt, 1)), np.float32)
             xbase = np.empty(band, np.int64)

@@ -15,10 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from engine import shapes
+from engine.kernels import budget
 from engine.kernels import conv as conv_kernels
 from engine.geometry.weights import KERNEL_PREFIXES, weight_shapes
 from engine.keras_objects import resolve, serialize
 from engine.layers.base import Layer
+
+
+#: Bytes one weight needs while it is created: a float64 draw of the initializer plus its
+#: float32 copy.
+INIT_BYTES_PER_WEIGHT = 12
 
 
 def to_channels_last(x: np.ndarray, data_format: str) -> np.ndarray:
@@ -105,9 +111,21 @@ class _ConvBase(Layer):
     def check_input_shape(self, input_shape):
         self._check_channels(self._input_channels(input_shape), input_shape)
 
+    def _check_weight_budget(self, weights):
+        """Refuse, before allocating, weights the engine's working-memory limit cannot hold
+        while their initializer draws them (:data:`INIT_BYTES_PER_WEIGHT`)."""
+        n = sum(w.size for w in weights)
+        if INIT_BYTES_PER_WEIGHT * n > budget.MAX_WORK_BYTES:
+            raise ValueError(
+                f"Layer '{self.name}' would have {n:,} weights ({budget.fmt_bytes(4 * n)} of "
+                f"float32), more than {budget.limit_text(budget.MAX_WORK_BYTES)}. Reduce "
+                "kernel_size, filters, depth_multiplier or the input channels.")
+
     def _build(self, input_shape):
         self.check_input_shape(input_shape)
-        for w in weight_shapes(self, self._input_channels(input_shape)):
+        weights = weight_shapes(self, self._input_channels(input_shape))
+        self._check_weight_budget(weights)
+        for w in weights:
             self.add_weight(w.name, w.shape, getattr(self, f"{w.prefix}_initializer"),
                             getattr(self, f"{w.prefix}_regularizer"),
                             getattr(self, f"{w.prefix}_constraint"))
