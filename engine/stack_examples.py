@@ -162,6 +162,33 @@ model = keras.Sequential([
 ])
 '''
 
+RESNET_DEF = '''\
+import keras
+from keras import layers
+
+
+def residual_block(x, filters, stride=1):
+    """Two 3×3 convolutions; a 1×1 projection when the shape changes."""
+    shortcut = x
+    x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    if stride != 1 or shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False)(shortcut)
+    return layers.ReLU()(layers.add([x, shortcut]))
+
+
+inputs = keras.Input(shape=(32, 32, 3))
+x = layers.Conv2D(16, 3, padding="same")(inputs)
+for stage, filters in enumerate([16, 32, 64]):
+    for block in range(2):
+        x = residual_block(x, filters, stride=2 if block == 0 and stage > 0 else 1)
+x = layers.GlobalAveragePooling2D()(x)
+model = keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+'''
+
 EXAMPLES = {
     "vgg_block": {"title": "VGG block", "code": VGG_BLOCK,
                   "about": "Two 3×3 convolutions per stage, then pooling: the receptive field "
@@ -183,4 +210,7 @@ EXAMPLES = {
     "c3d": {"title": "C3D-style Conv3D stack", "code": C3D,
             "about": "3D convolutions over (frames, rows, cols); the first pooling keeps the "
                      "time axis."},
+    "resnet_def": {"title": "ResNet from def residual_block (loops)", "code": RESNET_DEF,
+                   "about": "A function and two loops build 6 residual blocks; the "
+                            "projection shortcut appears where the shape changes."},
 }

@@ -145,9 +145,11 @@ def test_error_then_skipped():
 
 
 def test_unsupported_layer_is_marked():
-    rows = summarize("[layers.Conv1D(4, 3), layers.LSTM(8), layers.Dense(2)]", (20, 1))
+    # (LSTM, the layer this test used, is supported now: UnitNormalization is not)
+    rows = summarize("[layers.Conv1D(4, 3), layers.UnitNormalization(), layers.Dense(2)]",
+                     (20, 1))
     assert rows[0]["status"] == "ok"
-    assert rows[1]["status"] == "unsupported" and "LSTM" in rows[1]["error"]
+    assert rows[1]["status"] == "unsupported" and "UnitNormalization" in rows[1]["error"]
     assert rows[2]["status"] == "skipped"
 
 
@@ -281,9 +283,11 @@ m = keras.Model(inp, z)
     ("layers.Conv2D(8, 3).kernel", "attribute"),
     ("keras.utils.get_file('x', 'y')", "keras.utils.get_file"),
     ("layers.Lambda(lambda x: x)", "lambda"),
-    ("[layers.Conv2D(i, 3) for i in range(3)]", "comprehension"),
-    ("layers.Conv2D(f'{open(\"/etc/passwd\").read()}', 3)", "f-string"),
-    ("sizes = (1, 2)\nlayers.Conv2D(sizes[0], 3)", "subscript"),
+    # comprehensions, f-strings, subscripts, def and for are read now (issue 14): these
+    # cases test constructs that stay refused
+    ("(layers.Conv2D(i, 3) for i in range(3))", "generator expression"),
+    ("layers.Conv2D(f'{open(\"/etc/passwd\").read()}', 3)", "open"),
+    ("x = keras.Input((4,))\ny = x[:, 0]", "indexing a tensor"),
     ("import os", "importing 'os'"),
     ("from subprocess import run", "subprocess"),
     ("layers.Conv2D(8, 3, activation=tf.nn.relu)", "attribute"),
@@ -291,8 +295,8 @@ m = keras.Model(inp, z)
     ("layers.Conv2D(2 ** 4000, 3)", "Pow"),
     ("eval('1')", "eval"),
     ("x = keras.layers.Conv2D.__init__", "attribute"),
-    ("def f():\n    pass", "function definition"),
-    ("for i in []:\n    pass", "for loop"),
+    ("@decorate\ndef f():\n    pass", "decorator"),
+    ("with open('/etc/passwd') as f:\n    pass", "with statement"),
     ("model = keras.Sequential([layers.Dense(2)])\nmodel.fit(1)", "fit"),
     ("layers.Conv2D(8, 3)(x)", "x"),
 ])
@@ -481,17 +485,7 @@ def test_receptive_chain_skips_pointwise_and_stops_at_merges():
         receptive_chain(report, len(report.rows) - 1)
 
 
-def test_receptive_columns_degrade(monkeypatch):
-    import sys
-    monkeypatch.setitem(sys.modules, "engine.receptive", None)
-    rows = summarize(EXAMPLES["wavenet"]["code"])
-    assert all(r["rf_size"] is None and r["rf_note"].startswith("n/a") for r in rows)
-
-
 def test_receptive_columns_from_engine():
-    receptive = pytest.importorskip("engine.receptive")
-    if not hasattr(receptive, "receptive_field"):
-        pytest.skip("engine.receptive.receptive_field not available yet")
     rows = summarize(EXAMPLES["wavenet"]["code"])
     assert rows[-2]["rf_size"] == (256,)
     assert rows[-1]["rf_size"] == (256,)

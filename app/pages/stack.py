@@ -14,14 +14,19 @@ import ast
 import numpy as np
 import streamlit as st
 
+import engine.receptive as R
 from app.figures import stack as F
 from engine import stack as S
+from engine.geometry import AXIS_SINGULAR
 from engine.stack import edit as E
+from engine.stack.interp.errors import Refused
 from engine.stack_examples import EXAMPLES
 
 MODES = {"examples": "Examples", "code": "Paste Keras code", "build": "Build",
          "config": "Model JSON / .keras"}
 DEFAULT_EXAMPLE = "vgg_block"
+#: The URL parameters this view owns (``render`` returns their values).
+URL_PARAMS = ("code", "example")
 SAMPLE_BY_RANK = {1: ("sine_burst", "ecg", "audio"), 2: ("photo", "digit", "drawing"),
                   3: ("volume", "clip")}
 
@@ -41,9 +46,8 @@ def _init(ctx) -> None:
     ss = st.session_state
     if "stack_src" in ss:
         return
-    extras = getattr(ctx, "extras", {}) or {}
-    code = extras.get("code")
-    example = extras.get("example")
+    code = ctx.extras.get("code")
+    example = ctx.extras.get("example")
     if code:
         ss["stack_mode"] = "code"
     elif example in EXAMPLES:
@@ -338,7 +342,8 @@ def _summary_section(report):
         st.plotly_chart(F.shape_flow_figure(report.rows), key="stack_flow")
 
 
-def _export_section(report) -> None:
+def _export_section(report) -> str:
+    """The export expander; returns the clean Keras code (what the URL carries)."""
     with st.expander("Export: Keras code and a shareable link"):
         code = S.to_keras_code(report.specs, None if report.input_shape is None
                                else tuple(report.input_shape[1:]),
@@ -349,17 +354,10 @@ def _export_section(report) -> None:
                            key="stack_download")
         query = S.to_url_query(report.specs, None if report.input_shape is None
                                else tuple(report.input_shape[1:]))
-        base = ""
-        try:
-            base = st.context.url.split("?")[0]
-        except Exception:  # noqa: BLE001 - older Streamlit / tests: a relative link
-            base = ""
+        base = (st.context.url or "").split("?")[0]
         st.code(f"{base}?{query}", language=None)
         st.caption("The address bar carries this stack too.")
-        extras = st.session_state.get("extras")
-        if isinstance(extras, dict):        # the router writes extras back to the URL
-            extras["code"] = code
-            extras.pop("example", None)
+    return code
 
 
 def _run_section(report, ctx) -> None:
@@ -435,11 +433,6 @@ def _receptive_section(report, x, fmt, outputs) -> None:
         st.info("No layer of this stack can be traced back to the input along a plain chain "
                 "of convolution / pooling / padding / upsampling layers.")
         return
-    try:
-        import engine.receptive as R
-    except ImportError:
-        st.info("Receptive fields are not available (engine.receptive is missing).")
-        return
     labels = {i: report.rows[i]["name"] for i, _ in traceable}
     if ss.get("stack_rf_layer") not in labels:
         ss["stack_rf_layer"] = traceable[-1][0]
@@ -452,7 +445,7 @@ def _receptive_section(report, x, fmt, outputs) -> None:
     spatial = out[2:] if fmt == "channels_first" else out[1:-1]
     cols = st.columns(len(spatial))
     index = []
-    axis_names = {1: ("step",), 2: ("row", "col"), 3: ("depth", "row", "col")}[len(spatial)]
+    axis_names = AXIS_SINGULAR[len(spatial)]
     for a, (c, n) in enumerate(zip(cols, spatial)):
         key = f"stack_rf_pos_{a}"
         if key not in ss or ss[key] > n - 1:
@@ -475,9 +468,10 @@ def _receptive_section(report, x, fmt, outputs) -> None:
 
 # --------------------------------------------------------------------------- page
 
-def render(ctx) -> None:
+def render(ctx) -> dict:
     """The stack view. ``ctx`` is :class:`app.context.ViewContext` (its layer and input are
-    offered as a starting point; ``ctx.extras["code"]`` / ``["example"]`` seed the stack)."""
+    offered as a starting point; ``ctx.extras["code"]`` / ``["example"]`` seed the stack).
+    Returns the values of :data:`URL_PARAMS`: the code as typed, or its clean export."""
     _init(ctx)
     ss = st.session_state
     st.header("Shape debugger")
@@ -502,14 +496,15 @@ def render(ctx) -> None:
     except ValueError as exc:
         st.markdown("Output shape: (none — the stack could not be read)")
         st.error(f"Cannot read the stack: {exc}")
-        partial = getattr(exc, "partial", None)
+        partial = exc.partial if isinstance(exc, Refused) else None
         if partial is not None and partial.specs:
             st.caption("The layers read before that line:")
             _summary_section(S.analyze(partial, override))
-        return
+        return {"code": ss["stack_src"]}
     if report.input_shape is None:
         st.warning("No input shape: add keras.Input(shape=...) to the code or fill the "
                    "override above.")
     _summary_section(report)
-    _export_section(report)
+    code = _export_section(report)
     _run_section(report, ctx)
+    return {"code": code}

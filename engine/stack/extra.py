@@ -71,6 +71,15 @@ class ShapeLayer:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+class ShapeOnly:
+    """Mixin for stand-ins whose values are not computed here (shapes and weights only):
+    running a stack through one stops with a clear message."""
+
+    def call(self, x, weights=None):
+        raise ValueError(f"{type(self).__name__} is modelled for shapes and parameters only: "
+                         "feature maps are not computed through it.")
+
+
 def _check_ndim(layer, shape, ndim=None, min_ndim=None):
     if ndim is not None and len(shape) != ndim:
         raise ValueError(

@@ -102,6 +102,12 @@ def run_stack(report: Report, x: np.ndarray, seed: int = 0) -> dict:
     for spec, row in zip(report.specs, report.rows):
         if row["status"] != "ok":
             break
+        missing = [n for n in row["inputs"] if n not in values]
+        if missing:
+            raise ValueError(
+                f"Layer '{row['name']}' reads {missing[0]!r} (another input, a tensor "
+                "operation or a later call of a shared layer): feature maps are computed for "
+                "single-input chains of layers only.")
         layer = make_layer(spec, row["name"])
         ins = [values[n] for n in row["inputs"]]
         if isinstance(layer, ShapeLayer):

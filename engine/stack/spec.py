@@ -14,10 +14,10 @@ import re
 
 from engine.layers import LAYER_CLASSES
 from engine.pooling import POOLING_CLASSES as _POOLING
-from engine.stack.extra import SHAPE_LAYERS
+from engine.stack import extra, nested, preprocessing, recurrent
 
 MAX_SOURCE_BYTES = 100_000     # pasted code or JSON text
-MAX_LAYERS = 200               # layers in one stack
+MAX_LAYERS = 300               # layers in one stack (EfficientNetB0 has 239)
 MAX_ARCHIVE_BYTES = 50_000_000  # a .keras file (only config.json is read)
 MAX_CONFIG_BYTES = 5_000_000   # config.json inside it
 INPUT_NAME = "input_layer"     # Keras 3's default name for ``keras.Input``
@@ -40,6 +40,11 @@ MERGE_HELPERS = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply",
                  "average": "Average", "maximum": "Maximum", "minimum": "Minimum",
                  "concatenate": "Concatenate"}
 
+# Shape-only stand-ins: the basic layers, recurrent layers and wrappers, embedding /
+# attention / preprocessing, and nested models (one row each).
+SHAPE_LAYERS = {**extra.SHAPE_LAYERS, **recurrent.LAYERS, **preprocessing.LAYERS,
+                **nested.LAYERS}
+
 # Other layers of Keras 3's ``keras.layers``: accepted by the parser, shown as unsupported
 # (their output shapes are not computed here).
 OTHER_KERAS_LAYERS = frozenset("""
@@ -54,12 +59,14 @@ RandomElasticTransform RandomErasing RandomFlip RandomGaussianBlur RandomGraysca
 RandomInvert RandomPerspective RandomPosterization RandomRotation RandomSaturation
 RandomSharpness RandomShear RandomTranslation RandomZoom RepeatVector Resizing SimpleRNN
 Solarization STFTSpectrogram TimeDistributed UnitNormalization
-""".split())
+""".split()) - frozenset(SHAPE_LAYERS)
 
 # engine.pooling: pooling as engine layers (shapes, receptive fields, NumPy values)
 POOLING_CLASSES = {k: v for k, v in _POOLING.items() if k not in ALIASES}
 
-SUPPORTED = frozenset(LAYER_CLASSES) | frozenset(SHAPE_LAYERS) | frozenset(POOLING_CLASSES)
+# (nested models are rows of the summary, not layers one adds to a stack)
+SUPPORTED = (frozenset(LAYER_CLASSES) | frozenset(SHAPE_LAYERS) | frozenset(POOLING_CLASSES)) \
+    - frozenset(nested.LAYERS)
 KNOWN_LAYERS = SUPPORTED | OTHER_KERAS_LAYERS | frozenset(ALIASES)
 
 
@@ -149,10 +156,15 @@ class Parsed(tuple):
     """``(specs, input_shape)``; ``input_shape`` excludes the batch as in
     ``keras.Input(shape=...)`` (``None`` when the code gives none). Attributes:
     ``batch_size``, ``kind`` (``"sequential"``, ``"functional"`` or ``"list"``),
-    ``input_name``, ``outputs`` (names), ``notes`` (what was ignored or assumed)."""
+    ``input_name``, ``outputs`` (names), ``notes`` (what was ignored or assumed),
+    ``tensors`` (shapes, batch first, of the tensors the layers read that are not another
+    layer's first output: further inputs, a shared layer's later applications, tensor
+    operations such as ``x + y``), ``model_name`` and ``models`` (the names of all the
+    models of the file, this one included, for pasted code)."""
 
     def __new__(cls, specs, input_shape=None, batch_size=None, kind="sequential",
-                input_name=INPUT_NAME, outputs=None, notes=()):
+                input_name=INPUT_NAME, outputs=None, notes=(), tensors=None,
+                model_name=None, models=()):
         self = super().__new__(cls, (list(specs), None if input_shape is None
                                      else tuple(input_shape)))
         self.batch_size = batch_size
@@ -160,11 +172,25 @@ class Parsed(tuple):
         self.input_name = input_name
         self.outputs = None if outputs is None else tuple(outputs)
         self.notes = list(notes)
+        self.tensors = dict(tensors or {})
+        self.model_name = model_name
+        self.models = tuple(models)
         return self
 
     def __reduce__(self):
         return (Parsed, (self[0], self[1], self.batch_size, self.kind, self.input_name,
-                         self.outputs, self.notes))
+                         self.outputs, self.notes, self.tensors, self.model_name,
+                         self.models))
+
+    def replace(self, **changes) -> "Parsed":
+        """A copy with some attributes changed (``specs``, ``input_shape`` included)."""
+        fields = {"specs": self.specs, "input_shape": self.input_shape,
+                  "batch_size": self.batch_size, "kind": self.kind,
+                  "input_name": self.input_name, "outputs": self.outputs,
+                  "notes": self.notes, "tensors": self.tensors,
+                  "model_name": self.model_name, "models": self.models}
+        fields.update(changes)
+        return Parsed(**fields)
 
     @property
     def specs(self) -> list:

@@ -2,33 +2,38 @@
 
 Each row: ``layer`` (class name), ``name``, ``output_shape`` (batch first, ``None`` for an
 unknown batch), ``params`` (``count_params()``: trainable and non-trainable together, as
-the summary counts them), ``trainable_params``, ``macs`` (multiply-adds for one example),
-``error`` (``None`` or Keras's reason), ``status`` (``"ok"``, ``"error"``, ``"skipped"``
-after an earlier failure, ``"unsupported"``), ``support`` (``"engine"``, ``"pooling"``,
+the summary counts them), ``trainable_params``, ``output_shapes`` (every output of a
+layer with several, e.g. an LSTM with ``return_state``, ``output_shape`` being the first;
+else None), ``macs`` (multiply-adds for one example), ``error`` (``None`` or Keras's
+reason), ``status`` (``"ok"``, ``"error"``, ``"skipped"`` after an earlier failure,
+``"unsupported"``), ``support`` (``"engine"``, ``"pooling"``,
 ``"shape"``, ``"unsupported"``), ``inputs`` (names), ``input_shapes``, the receptive-field
 columns ``rf_size`` / ``rf_jump`` / ``rf_start`` (per spatial axis, from
 :mod:`engine.receptive`; ``None`` with ``rf_note`` saying why when not available) and
 ``line`` (source line of pasted code).
 
-Shapes are computed without allocating weights: engine layers are built with a recording
-``add_weight`` so that the weight shapes (and Keras's build-time checks, e.g. groups that
-do not divide the channels) are exactly the engine's.
+Shapes are computed without allocating weights: the weight shapes, parameters and
+multiply-adds of engine layers come from :mod:`engine.geometry` (which runs Keras's
+build-time checks, e.g. groups that do not divide the channels), the same numbers the
+layers build with.
 
-Multiply-adds count the products of weighted layers for one example, bias and activation
-excluded: convolution ``out positions × kernel size``, depthwise ``out positions × k × C ×
-M``, separable depthwise + pointwise, transposed ``in positions × kernel size`` (every
-input cell scatters a full kernel, cropped cells included), Dense ``positions × in ×
-units``. Other layers count 0.
+Multiply-adds count the products of one example, bias and activation excluded
+(:attr:`engine.geometry.LayerGeometry.macs`): convolution ``out positions × kernel size``,
+depthwise ``out positions × k × C × M``, separable depthwise + pointwise, transposed ``in
+positions × kernel size`` (every input cell scatters a full kernel, cropped cells included),
+UpSampling2D's non-zero interpolation weights; Dense ``positions × in × units``. Other
+layers count 0.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from engine.geometry import geometry
 from engine.layers.base import Layer as EngineLayer
+from engine.receptive import receptive_field
 from engine.stack.extra import ShapeLayer
 from engine.stack.parse import load_model_config, parse_keras_code
 from engine.stack.spec import (
@@ -49,6 +54,8 @@ class Report:
     kind: str = "sequential"
     notes: list = field(default_factory=list)
     receptive_note: str | None = None
+    model_name: str | None = None  # pasted code: the model summarized …
+    models: tuple = ()             # … and every model of the file (Parsed.models)
 
     @property
     def names(self) -> list:
@@ -85,21 +92,22 @@ class Report:
 
 # ------------------------------------------------------------------------------ inputs
 
-def to_parsed(source_or_specs, input_shape=None) -> Parsed:
+def to_parsed(source_or_specs, input_shape=None, model=None) -> Parsed:
     """Keras code, JSON config text, ``.keras`` bytes, a config dict, a :class:`Parsed` or
     a list of ``(class_name, kwargs)`` → :class:`Parsed`, with ``input_shape`` (``keras.
     Input``'s ``shape``, batch excluded; a leading ``None`` is read as the batch) taking
-    precedence over the one in the source."""
+    precedence over the one in the source. ``model`` picks a model of pasted code by name
+    (default: the one bound to ``model``, else the last built)."""
     src = source_or_specs
     if isinstance(src, Parsed):
         parsed = src
     elif isinstance(src, (bytes, bytearray)):
         head = bytes(src[:64]).lstrip()
         parsed = load_model_config(src) if src[:2] == b"PK" or head.startswith(b"{") \
-            else parse_keras_code(bytes(src).decode("utf-8", errors="replace"))
+            else parse_keras_code(bytes(src).decode("utf-8", errors="replace"), model)
     elif isinstance(src, str):
         parsed = load_model_config(src) if src.lstrip().startswith("{") \
-            else parse_keras_code(src)
+            else parse_keras_code(src, model)
     elif isinstance(src, dict):
         parsed = load_model_config(src)
     elif isinstance(src, (list, tuple)):
@@ -119,8 +127,7 @@ def to_parsed(source_or_specs, input_shape=None) -> Parsed:
             if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0):
                 raise ValueError("Input shape entries must be non-negative integers or None. "
                                  f"Received: input_shape={tuple(input_shape)}")
-        parsed = Parsed(parsed.specs, shape, batch, parsed.kind, parsed.input_name,
-                        parsed.outputs, parsed.notes)
+        parsed = parsed.replace(input_shape=shape, batch_size=batch)
     return parsed
 
 
@@ -142,26 +149,43 @@ def make_layer(spec, name=None):
         raise ValueError(msg) from None
 
 
+def layer_output(spec, name, in_shapes):
+    """The layer for ``spec`` applied to ``in_shapes`` (one shape per input): ``(layer,
+    arg, output shape)``, ``arg`` being what ``compute_output_shape`` was given (a shape,
+    or the list for layers of several inputs). ValueError with Keras's reason."""
+    layer = make_layer(spec, name)
+    n_inputs = getattr(layer, "n_inputs", 1)
+    if n_inputs == 1 and len(in_shapes) != 1:
+        raise ValueError(f"Layer '{name}' ({spec[0]}) takes one input; it is applied "
+                         f"to {len(in_shapes)}.")
+    arg = list(in_shapes) if n_inputs == 0 else in_shapes[0]
+    return layer, arg, tuple(layer.compute_output_shape(arg))
+
+
 def weight_shapes(layer, input_shape) -> list:
     """``[(name, shape, trainable), ...]`` that ``build(input_shape)`` would create, without
     allocating anything (Keras's build-time checks run)."""
     if isinstance(layer, ShapeLayer):
         return layer.weight_shapes(input_shape)
-    recorded = []
-
-    def add_weight(name, shape, initializer=None, regularizer=None, constraint=None):
-        recorded.append((name, tuple(int(d) for d in shape), True))
-
-    layer.add_weight = add_weight
-    try:
-        layer._build(tuple(input_shape))
-    finally:
-        del layer.add_weight
-    return recorded
+    return [(w.name, w.shape, True) for w in geometry(layer, input_shape).weights]
 
 
 def _count(shapes) -> int:
     return int(sum(math.prod(s) for _, s, _ in shapes))
+
+
+def multiply_adds(layer, class_name, in_shape, out_shape, wshapes):
+    """Multiply-adds for one example (see the module docstring), or None if a size is
+    unknown."""
+    if isinstance(layer, EngineLayer):
+        return geometry(layer, (None,) + tuple(in_shape[1:])).macs
+    kernels = [s for n, s, _ in wshapes if n != "bias"]
+    if not kernels or class_name in ("BatchNormalization", "LayerNormalization"):
+        return 0
+    positions = out_shape[1:-1] if class_name == "Dense" else _spatial(layer, out_shape)
+    if positions is None or None in positions:
+        return None
+    return math.prod(positions) * sum(math.prod(k) for k in kernels)
 
 
 def _spatial(layer, shape):
@@ -174,39 +198,22 @@ def _spatial(layer, shape):
     return tuple(shape[1:-1])
 
 
-def multiply_adds(layer, class_name, in_shape, out_shape, wshapes):
-    """Multiply-adds for one example (see the module docstring), or None if a size is
-    unknown."""
-    kernels = [s for n, s, _ in wshapes if n != "bias"]
-    if not kernels:
-        return 0
-    if class_name == "Dense":
-        positions = out_shape[1:-1]
-    elif "Transpose" in class_name:
-        positions = _spatial(layer, in_shape)
-    elif class_name in ("BatchNormalization", "LayerNormalization"):
-        return 0
-    else:
-        positions = _spatial(layer, out_shape)
-    if positions is None or None in positions:
-        return None
-    return math.prod(positions) * sum(math.prod(k) for k in kernels)
-
-
 # ------------------------------------------------------------------------------ analysis
 
 def _row(spec, name, inputs):
     return {"layer": spec[0], "name": name, "output_shape": None, "params": 0,
             "trainable_params": 0, "macs": 0, "error": None, "status": "ok",
             "support": layer_kind(spec[0]), "inputs": tuple(inputs), "input_shapes": None,
-            "rf_size": None, "rf_jump": None, "rf_start": None, "rf_note": None,
+            "output_shapes": None, "rf_size": None, "rf_jump": None, "rf_start": None,
+            "rf_note": None,
             "line": getattr(spec, "line", None)}
 
 
-def analyze(source_or_specs, input_shape=None, receptive=True) -> Report:
+def analyze(source_or_specs, input_shape=None, receptive=True, model=None) -> Report:
     """Shapes, parameters, multiply-adds and receptive fields of every layer; stops
-    computing at the first layer Keras would refuse (later rows are ``"skipped"``)."""
-    parsed = to_parsed(source_or_specs, input_shape)
+    computing at the first layer Keras would refuse (later rows are ``"skipped"``).
+    ``model`` names the model of pasted code to summarize (see :func:`to_parsed`)."""
+    parsed = to_parsed(source_or_specs, input_shape, model)
     specs = [as_spec(s) for s in parsed.specs]
     if len(specs) > MAX_LAYERS:
         raise ValueError(f"More than {MAX_LAYERS} layers; the shape debugger is limited to "
@@ -216,7 +223,7 @@ def analyze(source_or_specs, input_shape=None, receptive=True) -> Report:
     specs = [s.replace(name=n) for s, n in zip(specs, names)]
     full_input = None if parsed.input_shape is None else (parsed.batch_size,
                                                           *parsed.input_shape)
-    known = {input_name: full_input}
+    known = {**parsed.tensors, input_name: full_input}
     failed: dict = {}           # name → the name of the layer whose failure it inherits
     layers: dict = {}
     rows = []
@@ -254,14 +261,9 @@ def analyze(source_or_specs, input_shape=None, receptive=True) -> Report:
         in_shapes = [known[n] for n in inputs]
         row["input_shapes"] = in_shapes
         try:
-            layer = make_layer(spec, name)
+            layer, arg, out = layer_output(spec, name, in_shapes)
             n_inputs = getattr(layer, "n_inputs", 1)
-            if n_inputs == 1 and len(in_shapes) != 1:
-                raise ValueError(f"Layer '{name}' ({spec[0]}) takes one input; it is applied "
-                                 f"to {len(in_shapes)}.")
-            arg = in_shapes if n_inputs == 0 else in_shapes[0]
-            out = tuple(layer.compute_output_shape(arg))
-            wshapes = weight_shapes(layer, arg) if n_inputs == 1 else []
+            wshapes = weight_shapes(layer, arg)
         except ValueError as exc:
             row.update(status="error", error=str(exc))
             failed[name] = name
@@ -269,12 +271,16 @@ def analyze(source_or_specs, input_shape=None, receptive=True) -> Report:
         layers[name] = layer
         known[name] = out
         params = _count(wshapes)
-        row.update(output_shape=out, params=params,
+        several = bool(out) and isinstance(out[0], tuple)    # e.g. LSTM(return_state=True)
+        shape = out[0] if several else out
+        row.update(output_shape=shape, params=params,
+                   output_shapes=list(out) if several else None,
                    trainable_params=_count([w for w in wshapes if w[2]]),
-                   macs=multiply_adds(layer, spec[0], arg if n_inputs == 1 else None, out,
+                   macs=multiply_adds(layer, spec[0], arg if n_inputs == 1 else None, shape,
                                       wshapes))
         row["_layer"] = layer
-    report = Report(rows, specs, full_input, input_name, parsed.kind, list(parsed.notes))
+    report = Report(rows, specs, full_input, input_name, parsed.kind, list(parsed.notes),
+                    model_name=parsed.model_name, models=parsed.models)
     if receptive:
         report.receptive_note = receptive_columns(report)
     for r in rows:
@@ -282,33 +288,16 @@ def analyze(source_or_specs, input_shape=None, receptive=True) -> Report:
     return report
 
 
-def summarize(source_or_specs, input_shape=None) -> list:
+def summarize(source_or_specs, input_shape=None, model=None) -> list:
     """One row per layer (none for the Input), in ``model.layers`` order: ``{"layer",
     "output_shape", "params", "error"}`` plus the columns described in the module
-    docstring. Pasted code is parsed with ``ast`` only (:func:`parse_keras_code`)."""
-    return analyze(source_or_specs, input_shape).rows
+    docstring. Pasted code is read with ``ast`` only (:func:`parse_keras_code`): the rows
+    of the model bound to ``model``, else of the last model built, or of the model named
+    ``model``."""
+    return analyze(source_or_specs, input_shape, model=model).rows
 
 
 # ------------------------------------------------------------------------------ receptive
-
-def _receptive_module():
-    try:
-        receptive = importlib.import_module("engine.receptive")
-    except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
-        return None, f"n/a: engine.receptive is not available ({type(exc).__name__})"
-    if not hasattr(receptive, "receptive_field"):
-        return None, "n/a: engine.receptive has no receptive_field()"
-    return receptive, None
-
-
-def _pick(entry, *keys):
-    for k in keys:
-        if isinstance(entry, dict) and k in entry:
-            return entry[k]
-        if hasattr(entry, k):
-            return getattr(entry, k)
-    return None
-
 
 def _plain_number(v):
     """Integral fractions → int (sizes and jumps are usually whole numbers)."""
@@ -317,29 +306,14 @@ def _plain_number(v):
     return v
 
 
-def _normalize_rf(result, n_layers, rank):
-    """engine.receptive.receptive_field's table → [(size, jump, start)] per layer, each a
-    tuple per spatial axis. The table is a list of rows (one per layer and axis) with
-    ``position``, ``axis``, ``size``, ``jump``, ``start``."""
-    try:
-        items = list(result)
-    except TypeError:
-        return None
-    per_layer: dict = {}
-    for entry in items:
-        pos, axis = _pick(entry, "position"), _pick(entry, "axis")
-        size, jump, start = (_pick(entry, k) for k in ("size", "jump", "start"))
-        if None in (pos, axis, size, jump, start):
-            return None
-        per_layer.setdefault(pos, {})[axis] = tuple(_plain_number(v)
-                                                    for v in (size, jump, start))
-    if sorted(per_layer) != list(range(n_layers)):
-        return None
-    out = []
-    for pos in range(n_layers):
-        axes = [per_layer[pos][a] for a in sorted(per_layer[pos])]
-        out.append(tuple(tuple(a[k] for a in axes) for k in range(3)))
-    return out
+def _per_layer(table, n_layers) -> list:
+    """A :class:`engine.receptive.ReceptiveTable` → ``[(sizes, jumps, starts)]`` per layer,
+    each a tuple over the spatial axes."""
+    out = [([], [], []) for _ in range(n_layers)]
+    for row in sorted(table, key=lambda r: (r.position, r.axis)):
+        for column, value in zip(out[row.position], (row.size, row.jump, row.start)):
+            column.append(_plain_number(value))
+    return [tuple(tuple(column) for column in entry) for entry in out]
 
 
 def _pointwise(layer, class_name, in_shape) -> bool:
@@ -358,16 +332,11 @@ def receptive_columns(report: Report):
     previous values; global pooling covers the whole input). Returns a note explaining
     what is ``n/a``, or None."""
     rows = report.rows
-    module, note = _receptive_module()
-    if module is None:
-        for r in rows:
-            r["rf_note"] = note
-        return note
+    note = None
     if report.input_shape is None:
         return None
     chain, owners = [], []          # layers for receptive_field, and their row indices
     plan = []                       # per row: ("layer", k) / ("same", k) / ("global",) / (why,)
-    prev = INPUT_NAME
     rank = None
     stop = None
     conv_params = 0
@@ -413,7 +382,6 @@ def receptive_columns(report: Report):
             continue
         stop = f"n/a after {r['layer']}"
         plan.append((stop,))
-    del prev
     table = None
     if chain:
         if conv_params > RF_PARAM_LIMIT:
@@ -421,13 +389,9 @@ def receptive_columns(report: Report):
             table = None
         else:
             try:
-                result = module.receptive_field(chain, report.input_shape)
-                table = _normalize_rf(result, len(chain), rank)
-                if table is None:
-                    note = "n/a: unrecognised engine.receptive result"
-            except Exception as exc:  # noqa: BLE001 - the table is a bonus, never a crash
-                note = f"n/a: engine.receptive failed ({type(exc).__name__}: {exc})"
-                table = None
+                table = _per_layer(receptive_field(chain, report.input_shape), len(chain))
+            except ValueError as exc:
+                note = f"n/a: {exc}"
     for r, p in zip(rows, plan):
         if p[0] == "layer" and table is not None:
             r["rf_size"], r["rf_jump"], r["rf_start"] = table[p[1]]
@@ -467,5 +431,6 @@ def format_fraction(v) -> str:
     return str(v)
 
 
-__all__ = ["Report", "analyze", "summarize", "to_parsed", "make_layer", "weight_shapes",
+__all__ = ["Report", "analyze", "summarize", "to_parsed", "make_layer", "layer_output",
+           "weight_shapes",
            "multiply_adds", "receptive_columns", "format_fraction", "LayerSpec"]
