@@ -557,7 +557,8 @@ def test_page_widgets_step_view_and_field_mode():
     assert not at.exception
     spec = _charts(at)[0]
     assert len(spec["frames"]) == 7 * 9 + 2  # gather: one step per output cell of 7 × 9
-    at.slider(key="anim_step").set_value(5).run()
+    at.session_state["anim_step"] = 5  # the step the animation opens on (anim_step=5)
+    at.run()
     assert _charts(at)[0]["layout"]["sliders"][0]["active"] == 5
     at.number_input(key="anim_filter").set_value(1).run()
     at.radio(key="anim_view").set_value("scatter").run()

@@ -2,53 +2,53 @@
 
 Pure functions (no Streamlit): :func:`animation_figure` turns an ``engine.animate.Animation``
 into heatmap panels (input with its padding, kernel, output) whose Plotly frames play
-client-side, with play / pause buttons, speed buttons and a slider to scrub or step;
-:func:`receptive_figure` draws contribution counts of every level of a stack.
+client-side under one step control (:func:`controls`): play / pause, step back / step
+forward, the speed and a scrubber, all in the browser (the back / forward buttons are
+re-aimed by every frame's layout); :func:`receptive_figure` draws contribution counts of
+every level of a stack. Sizes and colours are :mod:`app.theme`'s (normal screen or
+presentation mode); :func:`kind_panels` is what the GIF export (:mod:`app.figures.gif`)
+draws too.
 
 Conventions: every panel is a heatmap of one 2-D grid (a 1-D signal is a 1-row grid, a 3-D
 volume is a row of depth slices), rows top-down, cells square, values written in the cells
 while the grid is small. Cells that are not input values (padding zeros, zeros inserted
 between input cells, output_padding, cropped cells, cells never read) are drawn on top in
-flat colours (:data:`CATEGORY_COLORS`). The kernel taps of the current step are outlined in
-black (dilation leaves visible gaps between them), the kernel's window in dashed orange, the
-output cells being written in green.
+flat colours (:data:`CATEGORY_COLORS`, named in the legend). The kernel taps of the current
+step are outlined in solid black (dilation leaves visible gaps between them), the kernel's
+window in dashed orange, the output cells being written in solid green
+(:data:`app.theme.OUTLINES`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import NamedTuple, Optional
 
 import numpy as np
 import plotly.graph_objects as go
 
+from app.theme import (COUNTS, DIVERGING, EMPTY_CELL, FILLS, INK, NORMAL, OUTLINES, SEQUENTIAL,
+                       Theme, line)
+from app.theme import theme as theme_of
 from engine.animate import (
     CATEGORY_NAMES, CROPPED, CUT, OUTPUT_PAD, PAD, REAL, STRIDE_ZERO, UNUSED, Animation,
-    ContributionLevels, ConvTaps, Frame,
+    ContributionLevels, ConvTaps, Frame, opening_step,
 )
 
 SPEEDS = {"slow": 900, "normal": 450, "fast": 150, "fastest": 40}  # ms per frame
 MAX_TEXT_CELLS = 24  # tick labels on every cell up to this many cells per axis
-MIN_TEXT_CELL_PX = 25  # write values in the cells when they are at least this large
-WRAP_CELL_PX = 27  # a row of panels wraps when its cells would get smaller than this
-MAX_CHANNEL_PANELS = 3
+WRAP_CELL_PX = (27, 20, 14, 10)  # the cell sizes a row of panels is tried wrapped at
+MAX_CHANNEL_PANELS = 3  # input channels drawn side by side (presentation mode: 1)
 MAX_MID_PANELS = 6
 
-CATEGORY_COLORS = {
-    PAD: "rgb(214, 214, 214)",
-    STRIDE_ZERO: "rgb(255, 236, 150)",
-    OUTPUT_PAD: "rgba(236, 150, 225, 0.75)",
-    UNUSED: "rgba(40, 40, 40, 0.45)",
-    CUT: "rgba(110, 110, 110, 0.75)",
-    CROPPED: "rgba(120, 120, 120, 0.55)",
-}
+#: The theme's fill of each cell category (:data:`engine.animate.CATEGORY_NAMES` names them).
+CATEGORY_COLORS = {PAD: FILLS["pad"], STRIDE_ZERO: FILLS["inserted"],
+                   OUTPUT_PAD: FILLS["output_pad"], UNUSED: FILLS["unused"], CUT: FILLS["cut"],
+                   CROPPED: FILLS["cropped"]}
 CATEGORY_TEXT = {PAD: "0", STRIDE_ZERO: "0", OUTPUT_PAD: "", UNUSED: "", CUT: "", CROPPED: ""}
-TAP_COLOR = "#111111"
-WINDOW_COLOR = "#f28e2b"
-WRITE_COLOR = "#2ca02c"
-VALUE_SCALE = "RdBu_r"
-SEQUENTIAL_SCALE = "Blues"
+VALUE_SCALE = DIVERGING
+SEQUENTIAL_SCALE = SEQUENTIAL
 
 
 # --------------------------------------------------------------------------- formatting
@@ -106,11 +106,12 @@ class _Panel:
     row: int
     z: list  # list of 2-D arrays: length 1 (static) or n_frames
     zrange: tuple = (-1.0, 1.0)
-    colorscale: object = VALUE_SCALE
+    colorscale: object = field(default_factory=lambda: VALUE_SCALE)
     overlay: Optional[list] = None  # category grids: length 1 or n_frames
     boxes: Optional[list] = None  # per frame: (n, 2) cells to outline
-    box_color: str = TAP_COLOR
+    box: str = "tap"  # how they are outlined: a key of app.theme.OUTLINES
     window: Optional[list] = None  # per frame: (r0, c0, r1, c1) or None
+    window_kind: str = "window"  # how it is outlined: a key of app.theme.OUTLINES
     col_labels: Optional[list] = None
     row_labels: Optional[list] = None
     hover: str = "value"
@@ -193,13 +194,25 @@ def _per_slice(seq: Optional[list], rank: int, n_slices: int, split) -> list:
     return [[p[s] for p in parts] for s in range(n_slices)]
 
 
+def _blank_printed(z: list, overlay: Optional[list]) -> list:
+    """The value grids with the cells whose overlay prints its own ``0`` (padding,
+    inserted zeros) set to NaN, so that one number shows per cell."""
+    if overlay is None:
+        return z
+    printed = [k for k, text in CATEGORY_TEXT.items() if text]
+    n = max(len(z), len(overlay))
+    return [np.where(np.isin(overlay[min(i, len(overlay) - 1)], printed), np.nan,
+                     z[min(i, len(z) - 1)]) for i in range(n)]
+
+
 def _tensor_panels(title: str, values_per_frame: list, rank: int, row: int, zrange=(-1, 1),
-                   overlay=None, boxes=None, window=None, box_color=TAP_COLOR,
+                   overlay=None, boxes=None, window=None, box="tap", window_kind="window",
                    offset=None, colorscale=VALUE_SCALE, hover="value") -> list:
     """Panels of one tensor (channel already chosen): 1 panel, or 1 per depth slice.
 
     ``values_per_frame``: list of spatial arrays (length 1 = static); ``overlay``: list of
-    spatial category arrays; ``boxes``: per frame ``(n, rank)`` cells; ``window``: per frame
+    spatial category arrays; ``boxes``: per frame ``(n, rank)`` cells, outlined as ``box`` (a
+    key of :data:`app.theme.OUTLINES`); ``window``: per frame
     ``(lo, hi)`` spatial corners (inclusive) or None; ``offset``: per axis index shift for
     tick labels (padding shown with negative indices).
     """
@@ -217,8 +230,10 @@ def _tensor_panels(title: str, values_per_frame: list, rank: int, row: int, zran
             f"d={s - off[0]}"
         h, w = first[s].shape
         panels.append(_Panel(
-            title=name, row=row, z=z[s], zrange=zrange, colorscale=colorscale,
-            overlay=overlays[s], boxes=outlined[s], box_color=box_color, window=windows[s],
+            title=name, row=row, z=_blank_printed(z[s], overlays[s]), zrange=zrange,
+            colorscale=colorscale,
+            overlay=overlays[s], boxes=outlined[s], box=box, window=windows[s],
+            window_kind=window_kind,
             col_labels=_labels(w, off[-1]), row_labels=_labels(h, off[-2]) if rank >= 2 else
             [""], hover=hover))
     return panels
@@ -315,39 +330,61 @@ def _overlay_scale():
 # --------------------------------------------------------------------------- layout
 
 GAP_PX, TITLE_PX, VGAP_PX = 34.0, 44.0, 16.0  # between panels, above a row, between rows
-MAX_CELL_PX, MIN_CELL_PX = 44.0, 6.0
+MAX_CELL_PX, MIN_CELL_PX = 44.0, 6.0  # MAX_CELL_PX at the normal theme's cell numbers
 MARGIN_LEFT, MARGIN_RIGHT, TITLE_TOP = 34, 16, 70
+CHAR_EM = 0.53  # average character width, in font sizes
+
+
+class LegendKey(NamedTuple):
+    """One legend entry: a flat fill (``dash`` None, a square) or an outline (a line)."""
+
+    label: str
+    color: str
+    dash: Optional[str] = None
+
+
+def outline_key(kind: str) -> LegendKey:
+    """The legend entry of the outline ``kind`` of :data:`app.theme.OUTLINES`."""
+    o = OUTLINES[kind]
+    return LegendKey(o.label, o.color, o.dash)
 
 
 @dataclass
 class _Grid:
     """Where the panels go: ``rows`` of panels, the cell size and the plot area (pixels),
-    the figure's margins (``l``, ``r``, ``t``, ``b``)."""
+    the figure's margins (``l``, ``r``, ``t``, ``b``) and the theme."""
 
     rows: list
     cell_px: float
     plot_w: float
     plot_h: float
     margin: dict
+    theme: Theme
 
 
-def _slot_cells(p: _Panel, cell_px: float) -> float:
+def _title_px(t: Theme) -> float:
+    """Room above a row of panels: their titles and column numbers."""
+    return TITLE_PX + 1.6 * (t.font - NORMAL.font)
+
+
+def _slot_cells(p: _Panel, cell_px: float, t: Theme) -> float:
     """A panel's width in cells, widened for its title."""
-    return max(p.shape[1], (len(p.title) * 6.4 + 4) / cell_px)
+    return max(p.shape[1], (len(p.title) * CHAR_EM * (t.font - 1) + 4) / cell_px)
 
 
 def _row_cells(ps: list) -> int:
     return max(p.shape[0] for p in ps)
 
 
-def _wrap_rows(panels: list, avail: float) -> list:
-    """Panels grouped by their ``row``; a row too wide for cells of :data:`WRAP_CELL_PX`
-    wraps onto several rows."""
+def _wrap_rows(panels: list, avail: float, t: Theme, wrap_px: float,
+               merged: bool = False) -> list:
+    """Panels grouped by their ``row`` (all in one when ``merged``); a row too wide for
+    cells of ``wrap_px`` pixels wraps onto several rows."""
     rows = []
-    for r in sorted({p.row for p in panels}):
+    for r in sorted({p.row for p in panels}) if not merged else [None]:
         cur, used = [], 0.0
-        for p in [p for p in panels if p.row == r]:
-            need = _slot_cells(p, WRAP_CELL_PX) * WRAP_CELL_PX + (GAP_PX if cur else 0)
+        for p in [p for p in panels if merged or p.row == r]:
+            need = _slot_cells(p, wrap_px, t) * wrap_px + (GAP_PX if cur else 0)
             if cur and used + need > avail:
                 rows.append(cur)
                 cur, used = [], 0.0
@@ -358,51 +395,60 @@ def _wrap_rows(panels: list, avail: float) -> list:
     return rows
 
 
-def _cell_px(rows: list, avail: float, room_h: float) -> float:
+def _cell_px(rows: list, avail: float, room_h: float, t: Theme) -> float:
     """The largest cell size at which every row fits ``avail`` pixels wide and all the rows
-    ``room_h`` pixels high (between :data:`MIN_CELL_PX` and :data:`MAX_CELL_PX`)."""
-    cell = MAX_CELL_PX
+    ``room_h`` pixels high (between :data:`MIN_CELL_PX` and :data:`MAX_CELL_PX`, scaled to
+    the theme's cell numbers)."""
+    cell = MAX_CELL_PX * t.cell_text / NORMAL.cell_text
     for ps in rows:
         for _ in range(3):  # the title widths depend on the cell size: iterate
-            width = sum(_slot_cells(p, cell) for p in ps)
+            width = sum(_slot_cells(p, cell, t) for p in ps)
             cell = min(cell, (avail - GAP_PX * (len(ps) - 1)) / width)
     cells_high = sum(_row_cells(ps) for ps in rows)
-    cell = min(cell, (room_h - len(rows) * TITLE_PX - VGAP_PX * (len(rows) - 1))
+    cell = min(cell, (room_h - len(rows) * _title_px(t) - VGAP_PX * (len(rows) - 1))
                / max(cells_high, 1))
     return max(cell, MIN_CELL_PX)
 
 
 def _grid(panels: list, titles: list, height: Optional[int], bottom: int, max_width: int,
-          max_height: int) -> tuple:
-    """``(_Grid, titles wrapped to the figure's width)``."""
+          max_height: int, t: Theme, min_width: float = 300.0, above: int = 0) -> tuple:
+    """``(_Grid, titles wrapped to the figure's width)``; the plot is at least
+    ``min_width`` pixels wide and has ``above`` pixels between the title and the panels
+    (room for the controls)."""
     avail = max_width - MARGIN_LEFT - MARGIN_RIGHT
-    rows = _wrap_rows(panels, avail)
-    cell = _cell_px(rows, avail, max_height - TITLE_TOP - bottom)
-    plot_w = max(max(sum(_slot_cells(p, cell) for p in ps) * cell + GAP_PX * (len(ps) - 1)
-                     for ps in rows), 300.0)
-    plot_h = sum(TITLE_PX + _row_cells(ps) * cell for ps in rows) + VGAP_PX * (len(rows) - 1)
-    chars = max(40, int((plot_w + MARGIN_LEFT + MARGIN_RIGHT) / 6.6))
-    titles = [_wrap(t, chars) for t in titles]
-    top = 34 + 17 * max(t.count("<br>") + 1 for t in titles)
+    room = max_height - TITLE_TOP - bottom - above
+    # the rows wrapped for the cell size that comes out largest
+    rows, cell = max(((rs, _cell_px(rs, avail, room, t)) for rs in
+                      [_wrap_rows(panels, avail, t, px, merged) for merged in (False, True)
+                       for px in WRAP_CELL_PX]),
+                     key=lambda rc: rc[1])
+    plot_w = max(max(sum(_slot_cells(p, cell, t) for p in ps) * cell
+                     + GAP_PX * (len(ps) - 1) for ps in rows), min(min_width, avail))
+    plot_h = sum(_title_px(t) + _row_cells(ps) * cell for ps in rows) \
+        + VGAP_PX * (len(rows) - 1)
+    chars = max(40, int((plot_w + MARGIN_LEFT + MARGIN_RIGHT) / (CHAR_EM * t.title)))
+    titles = [_wrap(text, chars) for text in titles]
+    top = 34 + int(1.3 * t.title) * max(text.count("<br>") + 1 for text in titles) + above
     fig_h = int(height or (plot_h + top + bottom))
     margin = {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": top, "b": bottom}
-    return _Grid(rows, cell, plot_w, fig_h - top - bottom, margin), titles
+    return _Grid(rows, cell, plot_w, fig_h - top - bottom, margin, t), titles
 
 
 def _figure_layout(grid: _Grid, title: str, legend: list) -> dict:
-    m = grid.margin
+    m, t = grid.margin, grid.theme
     return {
         "width": int(grid.plot_w + m["l"] + m["r"]),
         "height": int(grid.plot_h + m["t"] + m["b"]),
         "margin": dict(m, autoexpand=False),
-        "plot_bgcolor": "#f1f1f1",
+        "plot_bgcolor": EMPTY_CELL, "paper_bgcolor": "white",
+        "font": {"size": t.font, "color": INK},
         "showlegend": bool(legend),
         "legend": {"orientation": "h", "x": 0, "y": -8 / grid.plot_h, "yanchor": "top",
-                   "font": {"size": 11}},
+                   "font": {"size": t.font - 2}},
         "title": {"text": title, "x": 0, "xref": "paper", "xanchor": "left", "y": 1,
                   "yref": "container", "yanchor": "top", "pad": {"t": 14},
-                  "font": {"size": 13}},
-        "hoverlabel": {"font": {"size": 11}},
+                  "font": {"size": t.title}},
+        "hoverlabel": {"font": {"size": t.font - 2}},
     }
 
 
@@ -410,32 +456,34 @@ def _placements(grid: _Grid):
     """``(panel, axis suffix, x domain, y domain)`` of every panel, rows top down."""
     cell, n, y_px = grid.cell_px, 0, 0.0
     for ps in grid.rows:
-        y_px += TITLE_PX
+        y_px += _title_px(grid.theme)
         x_px = 0.0
         for p in ps:
             n += 1
             h, w = p.shape
-            x = [max(0.0, x_px / grid.plot_w), min(1.0, (x_px + w * cell) / grid.plot_w)]
+            left = x_px + (_slot_cells(p, cell, grid.theme) - w) * cell / 2  # under its title
+            x = [max(0.0, left / grid.plot_w), min(1.0, (left + w * cell) / grid.plot_w)]
             y = [max(0.0, 1 - (y_px + h * cell) / grid.plot_h), min(1.0, 1 - y_px / grid.plot_h)]
             yield p, "" if n == 1 else str(n), x, y
-            x_px += _slot_cells(p, cell) * cell + GAP_PX
+            x_px += _slot_cells(p, cell, grid.theme) * cell + GAP_PX
         y_px += _row_cells(ps) * cell + VGAP_PX
 
 
-def _axes_layout(p: _Panel, sx: str, x: list, y: list) -> dict:
+def _axes_layout(p: _Panel, sx: str, x: list, y: list, t: Theme) -> dict:
     """The x and y axes of one panel: domains, ranges (rows top-down), tick labels."""
     h, w = p.shape
+    ticks = {"size": max(9, t.font - 4)}
     xaxis = {"domain": x, "anchor": f"y{sx}", "showgrid": False, "zeroline": False,
              "side": "top", "fixedrange": True, "range": [-0.5, w - 0.5],
-             "title": {"text": p.title, "font": {"size": 12}, "standoff": 2},
-             "tickfont": {"size": 9}}
+             "title": {"text": p.title, "font": {"size": t.font - 1}, "standoff": 2},
+             "tickfont": ticks}
     if p.col_labels and w <= MAX_TEXT_CELLS:
         xaxis.update(tickvals=list(range(w)), ticktext=p.col_labels)
     if w > 40:
         xaxis["showticklabels"] = False
     yaxis = {"domain": y, "anchor": f"x{sx}", "showgrid": False, "zeroline": False,
              "fixedrange": True, "range": [h - 0.5, -0.5], "scaleanchor": f"x{sx}",
-             "constrain": "domain", "tickfont": {"size": 9}}
+             "constrain": "domain", "tickfont": ticks}
     if p.row_labels and h <= MAX_TEXT_CELLS:
         yaxis.update(tickvals=list(range(h)), ticktext=p.row_labels)
     if h == 1:
@@ -477,7 +525,7 @@ def _overlay_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> 
             "zmax": 6.5, "showscale": False, "xgap": 1, "ygap": 1, "hoverinfo": "skip",
             "hoverongaps": False}
     if text:
-        base.update(texttemplate="%{text}", textfont=dict(text, color="#555"))
+        base.update(texttemplate="%{text}", textfont=dict(text, color=INK))
 
     def make(cat):
         z, labels = _overlay_grid(cat)
@@ -486,8 +534,8 @@ def _overlay_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> 
     return _trace(p.overlay, make, base, active)
 
 
-def _line_trace(seq: list, path, axes: dict, line: dict, active: int) -> tuple:
-    base = {"type": "scatter", "mode": "lines", **axes, "hoverinfo": "skip", "line": line,
+def _line_trace(seq: list, path, axes: dict, style: dict, active: int) -> tuple:
+    base = {"type": "scatter", "mode": "lines", **axes, "hoverinfo": "skip", "line": style,
             "showlegend": False}
 
     def make(value):
@@ -497,106 +545,192 @@ def _line_trace(seq: list, path, axes: dict, line: dict, active: int) -> tuple:
     return _trace(seq, make, base, active)
 
 
+def cell_text_size(cell_px: float, t: Theme) -> int:
+    """The size of the numbers written in cells of ``cell_px`` pixels."""
+    return max(7, min(t.cell_text, int(cell_px * 0.38)))
+
+
 def _panel_traces(p: _Panel, sx: str, cell_px: float, show_values: Optional[bool],
-                  active: int) -> list:
+                  active: int, t: Theme) -> list:
     """The ``(trace, updater)`` pairs of one panel: values, category overlay, outlined
     cells, dashed window."""
     axes = {"xaxis": f"x{sx}", "yaxis": f"y{sx}"}
-    text_on = show_values if show_values is not None else cell_px >= MIN_TEXT_CELL_PX
-    text = {"size": max(7, min(13, int(cell_px * 0.33)))} if text_on else None
+    text_on = show_values if show_values is not None else cell_px >= t.min_cell_px
+    text = {"size": cell_text_size(cell_px, t)} if text_on else None
     out = [_heat_trace(p, axes, text, active)]
     if p.overlay is not None:
         out.append(_overlay_trace(p, axes, text, active))
     if p.boxes is not None:
-        out.append(_line_trace(p.boxes, _rect_path, axes,
-                               {"color": p.box_color, "width": 2.2}, active))
+        out.append(_line_trace(p.boxes, _rect_path, axes, line(p.box, t), active))
     if p.window is not None:
-        out.append(_line_trace(p.window, _window_path, axes,
-                               {"color": WINDOW_COLOR, "width": 2.5, "dash": "dash"}, active))
+        out.append(_line_trace(p.window, _window_path, axes, line(p.window_kind, t), active))
     return out
 
 
-def _legend_traces(legend: list) -> list:
-    """Legend-only entries (the cell categories, outline colours)."""
-    return [{"type": "scatter", "x": [None], "y": [None], "mode": "markers",
-             "marker": {"symbol": "square", "size": 12, "color": color,
-                        "line": {"color": "#888", "width": 1}},
-             "name": name, "showlegend": True, "xaxis": "x", "yaxis": "y"}
-            for name, color in legend]
+def _legend_traces(legend: list, t: Theme) -> list:
+    """Legend-only entries: squares for the cell fills, line samples for the outlines."""
+    out = []
+    for key in legend:
+        entry = {"type": "scatter", "x": [None], "y": [None], "name": key.label,
+                 "showlegend": True, "xaxis": "x", "yaxis": "y"}
+        if key.dash is None:
+            entry.update(mode="markers", marker={"symbol": "square", "size": t.font,
+                                                 "color": key.color,
+                                                 "line": {"color": "#888", "width": 1}})
+        else:
+            entry.update(mode="lines", line={"color": key.color, "dash": key.dash,
+                                             "width": t.outline_width})
+        out.append(entry)
+    return out
 
 
 # --------------------------------------------------------------------------- controls
 
-def _frames(traces: list, dynamic: list, titles: list) -> list:
-    """One Plotly frame per title, updating the ``dynamic`` ``(trace index, updater)``."""
-    idx = [t for t, _ in dynamic]
-    return [{"name": str(i), "traces": idx, "layout": {"title": {"text": title}},
-             "data": [dict(fn(i), type=traces[t]["type"]) for t, fn in dynamic]}
-            for i, title in enumerate(titles)]
+PLAY, PAUSE = "▶ Play", "❚❚ Pause"
+BACK, FORWARD = "◀ Step back", "Step forward ▶"
+#: Where the Play button's frame duration lives (the speed buttons set it).
+PLAY_DURATION = "updatemenus[0].buttons[0].args[1].frame.duration"
 
 
-def _play(ms: int) -> list:
-    return [None, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True,
-                   "transition": {"duration": 0}, "mode": "immediate"}]
+def _go(names, ms: int) -> list:
+    """``animate`` args: play ``names`` (None: from the current frame on) at ``ms`` per frame."""
+    return [names, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True,
+                    "transition": {"duration": 0}, "mode": "immediate"}]
 
 
-def _buttons(duration: int) -> list:
-    """Play / pause on the left, the speeds on the right (the closest one active)."""
-    pause = [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-                      "transition": {"duration": 0}}]
+def _button_px(labels, t: Theme) -> float:
+    """Approximate width of a row of buttons."""
+    return sum(len(label) * 0.66 * t.font + 20 for label in labels)
+
+
+def nav_buttons(i: int, n_frames: int) -> list:
+    """Step back / step forward as seen from figure frame ``i``: every frame's layout
+    re-aims them at its neighbours, so that stepping stays in the browser."""
+    return [{"label": BACK, "method": "animate", "args": _go([str(max(i - 1, 0))], 0)},
+            {"label": FORWARD, "method": "animate",
+             "args": _go([str(min(i + 1, n_frames - 1))], 0)}]
+
+
+class ControlSize(NamedTuple):
+    """The room the step control takes above the plot: ``width`` and ``height`` pixels;
+    ``one_row``: the speed buttons sit on the row of the step buttons."""
+
+    width: float
+    height: int
+    one_row: bool
+
+
+def _button_h(t: Theme) -> int:
+    return int(t.font * 1.2 + 14)
+
+
+def _label_px(t: Theme) -> float:
+    return 0.62 * t.font * 7  # "Speed: "
+
+
+def _slider_h(t: Theme) -> int:
+    return 46 + int(1.5 * t.font)
+
+
+def control_size(t: Theme, avail: float) -> ControlSize:
+    """Play / pause, step back / forward and the speed on one row when ``avail`` pixels
+    allow it, else the speed on a second row; the scrubber under them."""
+    play_w, nav_w = _button_px([PLAY, PAUSE], t), _button_px([BACK, FORWARD], t)
+    speed_w = _label_px(t) + _button_px(SPEEDS, t)
+    one = play_w + nav_w + speed_w + 48
+    one_row = one <= avail
+    height = (1 if one_row else 2) * (_button_h(t) + 8) + _slider_h(t)
+    return ControlSize(one if one_row else max(play_w + nav_w + 24, speed_w), height, one_row)
+
+
+def controls(n_frames: int, active: int, duration: int, t: Theme, grid: _Grid,
+             size: ControlSize) -> tuple:
+    """``(updatemenus, slider, annotations)`` of the one step control, between the title
+    and the panels (visible with the picture on the first screen): menu 0 play / pause,
+    menu 1 step back / step forward (re-aimed by every frame), menu 2 the speed (the
+    closest to ``duration`` active; it sets the Play button's frame duration), a
+    ``Speed:`` label, and the scrubber (``step k / n``) under them."""
+    btn_h, play_w = _button_h(t), _button_px([PLAY, PAUSE], t)
+
+    def paper_y(px_above: float) -> float:  # pixels above the plot area → paper y
+        return 1 + px_above / grid.plot_h
+
+    row_y = paper_y(size.height)
+    speed_y = row_y if size.one_row else paper_y(size.height - btn_h - 8)
+    speed_x = 1.0 if size.one_row else (_label_px(t) + _button_px(SPEEDS, t)) / grid.plot_w
+    row = {"type": "buttons", "direction": "left", "yanchor": "top", "pad": {"t": 0},
+           "font": {"size": t.font}, "showactive": False}
     speeds = list(SPEEDS.values())
-    return [
-        {"type": "buttons", "direction": "left", "showactive": False,
-         "x": 0.0, "xanchor": "left", "y": 0, "yanchor": "top", "pad": {"t": 48, "r": 6},
-         "buttons": [{"label": "▶ Play", "method": "animate", "args": _play(duration)},
-                     {"label": "❚❚ Pause", "method": "animate", "args": pause}]},
-        {"type": "buttons", "direction": "left", "showactive": True,
-         "active": min(range(len(speeds)), key=lambda k: abs(speeds[k] - duration)),
-         "x": 1.0, "xanchor": "right", "y": 0, "yanchor": "top", "pad": {"t": 48},
-         "buttons": [{"label": name, "method": "animate", "args": _play(ms)}
-                     for name, ms in SPEEDS.items()]},
+    menus = [
+        dict(row, x=0.0, y=row_y, xanchor="left",
+             buttons=[{"label": PLAY, "method": "animate", "args": _go(None, duration)},
+                      {"label": PAUSE, "method": "animate", "args": _go([None], 0)}]),
+        dict(row, x=(play_w + 16) / grid.plot_w, y=row_y, xanchor="left",
+             buttons=nav_buttons(active, n_frames)),
+        dict(row, x=speed_x, y=speed_y, xanchor="right", showactive=True,
+             active=min(range(len(speeds)), key=lambda k: abs(speeds[k] - duration)),
+             buttons=[{"label": name, "method": "relayout", "args": [PLAY_DURATION, ms]}
+                      for name, ms in SPEEDS.items()]),
     ]
+    label = {"text": "Speed:", "xref": "paper", "yref": "paper", "showarrow": False,
+             "x": speed_x - (_button_px(SPEEDS, t) + 14) / grid.plot_w, "xanchor": "right",
+             "y": speed_y, "yanchor": "top", "yshift": -(btn_h - 1.3 * t.font) / 2,
+             "font": {"size": t.font}}
+    slider = _slider(n_frames, active, t, paper_y(_slider_h(t) - 4))
+    return menus, slider, [label]
 
 
-def _slider(n_frames: int, active: int) -> dict:
-    """The step slider (tick labels hidden beyond 40 frames)."""
-    many = n_frames > 40
+def _slider(n_frames: int, active: int, t: Theme, y: float) -> dict:
+    """The scrubber at paper ``y`` (tick labels hidden beyond 40 frames)."""
+    many = n_frames > 12
     return {
-        "active": active, "x": 0.0, "len": 1.0, "y": 0, "yanchor": "top",
-        "pad": {"t": 90, "b": 4},
+        "active": active, "x": 0.0, "len": 1.0, "y": y, "yanchor": "top",
+        "pad": {"t": 0, "b": 0},
         "currentvalue": {"prefix": "step ", "suffix": f" / {n_frames - 1}",
-                         "font": {"size": 12, "color": "#333"}},
-        "ticklen": 0 if many else 4,
-        "font": {"size": 9, "color": "rgba(0,0,0,0)" if many else "#555"},
+                         "font": {"size": t.font, "color": INK}},
+        "ticklen": 0 if many else 4, "minorticklen": 0 if many else 2,
+        "font": {"size": max(9, t.font - 4), "color": "rgba(0,0,0,0)" if many else "#555"},
         "transition": {"duration": 0},
-        "steps": [{"label": str(i), "method": "animate",
-                   "args": [[str(i)], {"mode": "immediate", "transition": {"duration": 0},
-                                       "frame": {"duration": 0, "redraw": True}}]}
+        "steps": [{"label": str(i), "method": "animate", "args": _go([str(i)], 0)}
                   for i in range(n_frames)],
     }
 
 
+def _frames(traces: list, dynamic: list, titles: list) -> list:
+    """One Plotly frame per title, updating the ``dynamic`` ``(trace index, updater)`` and
+    re-aiming the step buttons (menu 1; menu 0 stays as it is)."""
+    idx = [t for t, _ in dynamic]
+    n = len(titles)
+    return [{"name": str(i), "traces": idx,
+             "layout": {"title": {"text": title},
+                        "updatemenus": [{}, {"buttons": nav_buttons(i, n)}]},
+             "data": [dict(fn(i), type=traces[t]["type"]) for t, fn in dynamic]}
+            for i, title in enumerate(titles)]
+
+
 def _assemble(panels: list, titles: list, duration: int, active: int,
               show_values: Optional[bool], height: Optional[int], legend: list,
-              max_width: int = 900, max_height: int = 1500,
-              controls: bool = True) -> go.Figure:
+              t: Theme = NORMAL, max_width: int = 900, max_height: int = 1500,
+              with_controls: bool = True) -> go.Figure:
     """Panels → a figure: ``titles`` (one per frame, ``active`` shown first), with the
-    play / speed buttons and the step slider when ``controls``."""
-    bottom = 172 if controls else 16 + 24 * bool(legend)
-    grid, titles = _grid(panels, titles, height, bottom, max_width, max_height)
+    step control (:func:`controls`) when ``with_controls``."""
+    size = control_size(t, max_width - MARGIN_LEFT - MARGIN_RIGHT) if with_controls else None
+    bottom = 16 + int(2.2 * t.font) * bool(legend)
+    grid, titles = _grid(panels, titles, height, bottom, max_width, max_height, t,
+                         size.width if size else 300.0, size.height if size else 0)
     layout = _figure_layout(grid, titles[min(active, len(titles) - 1)], legend)
     traces, dynamic = [], []
     for p, sx, x, y in _placements(grid):
-        layout.update(_axes_layout(p, sx, x, y))
-        for trace, update in _panel_traces(p, sx, grid.cell_px, show_values, active):
+        layout.update(_axes_layout(p, sx, x, y, t))
+        for trace, update in _panel_traces(p, sx, grid.cell_px, show_values, active, t):
             if update is not None:
                 dynamic.append((len(traces), update))
             traces.append(trace)
-    traces += _legend_traces(legend)
-    if not controls:
+    traces += _legend_traces(legend, t)
+    if size is None:
         return _fast_figure(traces, layout, [])
-    layout["updatemenus"] = _buttons(duration)
-    layout["sliders"] = [_slider(len(titles), active)]
+    menus, slider, notes = controls(len(titles), active, duration, t, grid, size)
+    layout.update(updatemenus=menus, sliders=[slider], annotations=notes)
     return _fast_figure(traces, layout, _frames(traces, dynamic, titles))
 
 
@@ -630,7 +764,7 @@ def _legend_for(*cats) -> list:
         for k in sorted(int(v) for v in np.unique(np.asarray(cat))):
             if k > 0 and k not in [s for s, _ in seen]:
                 seen.append((k, CATEGORY_COLORS[k]))
-    return [(CATEGORY_NAMES[k], color) for k, color in seen]
+    return [LegendKey(CATEGORY_NAMES[k], color) for k, color in seen]
 
 
 def _out_channel(frame: Frame, data_format: str, c: int) -> np.ndarray:
@@ -681,11 +815,11 @@ def _paren(v) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _shown_channels(n: int, channel: int, rank: int) -> list:
+def _shown_channels(n: int, channel: int, rank: int, limit: int) -> list:
     """The channels drawn: the chosen one for 3-D volumes, else the first few."""
     if rank == 3:
         return [int(np.clip(channel, 0, n - 1))]
-    return list(range(min(n, MAX_CHANNEL_PANELS)))
+    return list(range(min(n, limit)))
 
 
 def _windows(anim: Animation, stage=None) -> list:
@@ -694,12 +828,12 @@ def _windows(anim: Animation, stage=None) -> list:
         stage is None or fr.stage == stage) else None, None)
 
 
-def _conv_like(anim: Animation, f: int, channel: int):
+def _conv_like(anim: Animation, f: int, channel: int, limit: int):
     """Conv, depthwise and the gather view: padded input, output, kernel per channel."""
     m, rank = anim.meta, anim.rank
     f = int(np.clip(f, 0, m.kernel.shape[-1] - 1))
     chans = m.group_map[f]
-    shown = _shown_channels(len(chans), channel, rank)
+    shown = _shown_channels(len(chans), channel, rank, limit)
     gather = anim.kind == "transpose"
     empty = np.zeros((0, rank))
     in_title = "dilated + padded input" if gather else \
@@ -715,7 +849,7 @@ def _conv_like(anim: Animation, f: int, channel: int):
     panels += _tensor_panels(f"output · {word} {f}", _output_frames(anim, f), rank,
                              _ROWS[rank]["output"], **_vs(last.output[0], last.computed[0]),
                              boxes=_per_frame(anim, lambda fr: fr.out_cells, empty),
-                             box_color=WRITE_COLOR)
+                             box="write")
     for ci in shown:
         panels += _tensor_panels(
             f"{'flipped kernel' if gather else 'kernel'} [{'…, ' if rank > 1 else ''}{ci}, {f}]",
@@ -755,10 +889,10 @@ def _separable_panels(anim: Animation, f: int, chans: list, mids: list) -> list:
         panels += _tensor_panels(
             f"depthwise · ch {j}", _per_frame(anim, lambda fr: (
                 nan_mid if fr.mid is None else fr.mid)[..., j], nan_mid[..., j]),
-            rank, 2, **_vs(m.mid_final), boxes=mid_boxes, box_color=WRITE_COLOR)
+            rank, 2, **_vs(m.mid_final), boxes=mid_boxes, box="write")
     panels += _tensor_panels(
         f"output · filter {f}", _output_frames(anim, f), rank, 3,
-        **_vs(anim.frames[-1].output[0]), box_color=WRITE_COLOR,
+        **_vs(anim.frames[-1].output[0]), box="write",
         boxes=_per_frame(anim, lambda fr: cells(fr, "pointwise", "out_cells"), empty))
     for j in mids:
         panels += _tensor_panels(f"kernel ch {j // m.depth_multiplier}, m "
@@ -771,11 +905,11 @@ def _separable_panels(anim: Animation, f: int, chans: list, mids: list) -> list:
     return panels
 
 
-def _separable(anim: Animation, f: int, channel: int):
+def _separable(anim: Animation, f: int, channel: int, limit: int):
     m = anim.meta
     pw, mult = m.pointwise_kernel, m.depth_multiplier
     f = int(np.clip(f, 0, pw.shape[-1] - 1))
-    chans = list(range(min(m.in_channels, MAX_CHANNEL_PANELS)))
+    chans = list(range(min(m.in_channels, limit)))
     mids = [c * mult + k for c in chans for k in range(mult)][:MAX_MID_PANELS]
     flat = m.kernel.reshape(-1, m.kernel.shape[-1])
     j = mids[0]
@@ -828,12 +962,12 @@ def _stamp_text(fr: Frame, f: int, w_first: Optional[float]) -> str:
             + ": " + ", ".join(terms) + more)
 
 
-def _scatter(anim: Animation, f: int, channel: int):
+def _scatter(anim: Animation, f: int, channel: int, limit: int):
     """Scatter view: input, the uncropped canvas (dashed: the output), kernels."""
     m, rank = anim.meta, anim.rank
     w = m.kernel  # (*k, F, C)
     f = int(np.clip(f, 0, w.shape[-2] - 1))
-    chans = _shown_channels(m.in_channels, channel, rank)
+    chans = _shown_channels(m.in_channels, channel, rank, limit)
     empty = np.zeros((0, rank))
     out_shape = np.asarray(m.output_shape)
     crop = np.asarray(m.crop)
@@ -849,7 +983,7 @@ def _scatter(anim: Animation, f: int, channel: int):
         **_vs(anim.frames[-1].canvas[..., f], canvas[-1]), overlay=[m.canvas_category],
         boxes=_per_frame(anim, lambda fr: fr.canvas_cells if fr.canvas_cells is not None
                          else empty, empty),
-        window=[region] * len(canvas), box_color=WRITE_COLOR, offset=m.crop)
+        window=[region] * len(canvas), window_kind="output", box="write", offset=m.crop)
     for c in chans:
         panels += _tensor_panels(f"kernel [{'…, ' if rank > 1 else ''}{f}, {c}]",
                                  [w[..., f, c]], rank, _ROWS[rank]["kernel"], **_vs(w))
@@ -882,7 +1016,7 @@ def _reshape_panels(anim: Animation, c: int, input_extra: dict, output_extra: di
                             **input_extra)
     panels += middle or []
     panels += _tensor_panels(f"output · ch {c}", _output_frames(anim, c), rank,
-                             0 if rank == 2 else 2, **rng, box_color=WRITE_COLOR,
+                             0 if rank == 2 else 2, **rng, box="write",
                              boxes=_per_frame(anim, lambda fr: fr.out_cells, empty),
                              **output_extra)
     return panels
@@ -892,9 +1026,15 @@ def _crop(anim: Animation, c: int):
     m = anim.meta
     overlays = _per_frame(anim, lambda fr: np.where(fr.cut, CUT, REAL).astype(np.int8),
                           np.full(m.input_shape, REAL, np.int8))
-    panels = _reshape_panels(anim, c, {"overlay": overlays, "box_color": WINDOW_COLOR}, {})
+    kept = None
+    if all(b > a for a, b in m.kept):
+        kept = (np.array([a for a, _ in m.kept]), np.array([b - 1 for _, b in m.kept]))
+    panels = _reshape_panels(anim, c, {"overlay": overlays, "box": "cut",
+                                       "window": [kept] * (len(anim.frames) + 1),
+                                       "window_kind": "crop"}, {})
     start = "start: cropping " + ", ".join(map(str, m.cropping)) + " (before, after) per axis"
-    return panels, start, [(CATEGORY_NAMES[CUT], CATEGORY_COLORS[CUT])]
+    return panels, start, [LegendKey(CATEGORY_NAMES[CUT], CATEGORY_COLORS[CUT]),
+                           outline_key("crop"), outline_key("cut")]
 
 
 def _zeropad(anim: Animation, c: int):
@@ -905,7 +1045,7 @@ def _zeropad(anim: Animation, c: int):
     panels = _reshape_panels(anim, c, {}, {"overlay": overlays,
                                            "offset": tuple(b for b, _ in m.padding)})
     start = "start: padding " + ", ".join(map(str, m.padding)) + " (before, after) per axis"
-    return panels, start, [(CATEGORY_NAMES[PAD], CATEGORY_COLORS[PAD])]
+    return panels, start, [LegendKey(CATEGORY_NAMES[PAD], CATEGORY_COLORS[PAD])]
 
 
 def _upsample(anim: Animation, c: int):
@@ -926,7 +1066,7 @@ def _interpolate(anim: Animation, c: int):
         "weights of the current cell",
         _per_frame(anim, lambda fr: _weights_grid(fr, m.input_shape),
                    np.full(m.input_shape, np.nan)),
-        anim.rank, 1, (-1.0, 1.0), colorscale="PiYG", hover="weight")
+        anim.rank, 1, (-1.0, 1.0), colorscale=DIVERGING, hover="weight")
     start = (f"start: {m.interpolation} resize ×{m.size} — each output cell is a weighted sum "
              "of source cells (indices clamped at the border)")
     return _reshape_panels(anim, c, {}, {}, weights), start, []
@@ -936,42 +1076,66 @@ _RESHAPING = {"crop": _crop, "zeropad": _zeropad, "upsample": _upsample,
               "interpolate": _interpolate}
 
 
-def _reshape_family(anim: Animation, f: int, channel: int):
+def _reshape_family(anim: Animation, f: int, channel: int, limit: int):
     """ZeroPadding, Cropping, UpSampling (nearest and interpolated): channel ``channel``."""
     c = int(np.clip(channel, 0, anim.meta.in_channels - 1))
     panels, start, legend = _RESHAPING[anim.kind](anim, c)
     return panels, _step_titles(anim, start), legend
 
 
-def _kind_panels(anim: Animation):
+def kind_panels(anim: Animation):
+    """``(anim, filter_index, channel, max input channels drawn) → (panels, titles,
+    legend)`` of ``anim``'s kind: what the figure (and the GIF export) draws."""
     if anim.kind in ("conv", "depthwise") or anim.view == "gather":
         return _conv_like
     return {"separable": _separable, "transpose": _scatter}.get(anim.kind, _reshape_family)
 
 
+def panels_of(anim: Animation, filter_index: int = 0, channel: int = 0,
+              max_channels: int = MAX_CHANNEL_PANELS) -> tuple:
+    """``(panels, titles, legend)`` of ``anim``: one title per figure frame (the empty
+    start first), the legend with the outlines every animation draws; at most
+    ``max_channels`` input channels side by side."""
+    panels, titles, legend = kind_panels(anim)(anim, filter_index, channel, max_channels)
+    drawn = {p.box for p in panels if p.boxes is not None} | \
+        {p.window_kind for p in panels if p.window is not None}
+    return panels, titles, legend + [outline_key(k) for k in ("tap", "window", "write")
+                                     if k in drawn]
+
+
 def animation_figure(anim: Animation, filter_index: int = 0, channel: int = 0,
-                     duration: int = SPEEDS["normal"], active: int = 0,
+                     duration: int = SPEEDS["normal"], active: Optional[int] = None,
                      show_values: Optional[bool] = None, height: Optional[int] = None,
-                     max_width: int = 900) -> go.Figure:
+                     max_width: int = 900, max_height: int = 1500,
+                     present: bool = False) -> go.Figure:
     """The animation of ``anim`` as a Plotly figure with frames.
 
     ``filter_index``: which output channel to draw (filters of a convolution);
     ``channel``: which input channel (3-D convolutions, reshaping layers); ``duration``: ms
     per frame when Play is pressed (the speed buttons change it in the browser);
     ``active``: the frame shown first (0 = the empty start frame, ``k`` = after step
-    ``k``); ``show_values``: write values in cells (default: when cells are at least
-    :data:`MIN_TEXT_CELL_PX` pixels); ``max_width``: figure width budget in pixels (rows of
-    panels wrap to keep cells readable). Frame ``k + 1`` of the figure is
-    ``anim.frames[k]``.
+    ``k``; default: :func:`engine.animate.opening_step`, the first step that does
+    something); ``show_values``: write values in cells (default: when cells are at least
+    the theme's ``min_cell_px``); ``max_width``: figure width budget in pixels (rows of
+    panels wrap to keep cells readable), ``max_height`` its height budget; ``present``:
+    presentation mode's sizes (:func:`app.theme.theme`), one input channel (cells large
+    enough for their numbers) and the caption without the formula line. Frame ``k + 1``
+    of the figure is ``anim.frames[k]``.
     """
-    panels, titles, legend = _kind_panels(anim)(anim, filter_index, channel)
-    legend += [("kernel taps / cells read", TAP_COLOR), ("cells written", WRITE_COLOR)]
+    panels, titles, legend = panels_of(anim, filter_index, channel,
+                                       1 if present else MAX_CHANNEL_PANELS)
+    if present:  # the caption only: the formula line would push the picture down
+        titles = [text.split("<br>", 1)[0] for text in titles]
+    active = opening_step(anim) if active is None else active
     active = int(np.clip(active, 0, len(titles) - 1))
     return _assemble(panels, titles, int(duration), active, show_values, height, legend,
-                     max_width=max_width)
+                     theme_of(present), max_width=max_width, max_height=max_height)
 
 
 # --------------------------------------------------------------------------- receptive field
+
+_WRITE = OUTLINES["write"].color
+
 
 def _level_panels(maps: list, names: list, index: tuple) -> tuple:
     """The panels of every level (counts, the output cell in green) and the index of the
@@ -986,9 +1150,9 @@ def _level_panels(maps: list, names: list, index: tuple) -> tuple:
         panels += _tensor_panels(title, [np.where(cmap == 0, np.nan, cmap)], rank,
                                  0 if rank == 2 else k,
                                  (0.0, float(np.abs(nz).max()) if nz.size else 1.0),
-                                 colorscale=[[0, WRITE_COLOR], [1, WRITE_COLOR]] if last
-                                 else "YlOrRd", boxes=[np.asarray([index])] if last else None,
-                                 box_color=WRITE_COLOR, hover="count")
+                                 colorscale=[[0, _WRITE], [1, _WRITE]] if last else COUNTS,
+                                 boxes=[np.asarray([index])] if last else None,
+                                 box="write", hover="count")
     return panels, first_out
 
 
@@ -1012,7 +1176,8 @@ def _pick_targets(first_out: int, n_panels: int, out_shape: tuple) -> list:
 
 
 def receptive_figure(levels: ContributionLevels, names: Optional[list] = None,
-                     show_values: Optional[bool] = None, max_width: int = 900) -> go.Figure:
+                     show_values: Optional[bool] = None, max_width: int = 900,
+                     present: bool = False) -> go.Figure:
     """Contribution counts of every level of a stack (from
     :func:`engine.animate.contribution_levels`): input first, the chosen output cell last.
     The output level carries invisible markers (one per cell, ``customdata`` = the cell's
@@ -1022,6 +1187,7 @@ def receptive_figure(levels: ContributionLevels, names: Optional[list] = None,
     panels, first_out = _level_panels(maps, names, index)
     fig = _assemble(panels, [f"Receptive field of output cell {list(index)} "
                              f"(counts: how many paths reach each cell)"], 0, 0,
-                    show_values, None, [], max_width=max_width, controls=False)
+                    show_values, None, [], theme_of(present), max_width=max_width,
+                    with_controls=False)
     fig.add_traces(_pick_targets(first_out, len(panels), maps[-1].shape))
     return fig

@@ -26,6 +26,10 @@ UpSampling2D, other interpolations  P(output)                             rows(o
 
 ``granularity="auto"`` picks "cell" when it fits in ``max_frames`` (:data:`MAX_FRAMES`),
 else "row"; beyond that a ``ValueError`` says how to shrink the input.
+
+Every frame's ``caption`` says the step in words from the geometry (:mod:`.text`: ``Output
+row 0, column 0 reads input rows 0–2, columns 0–2: 9 products, sum 1.25``);
+:mod:`.piece` sizes the small input an animation runs on and picks the step it opens on.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from engine.animate.frames import (CATEGORY_NAMES, CROPPED, CUT, MAX_CELLS, MAX_
                                    Context, ConvMeta, ConvTaps, CropMeta, DepthwiseMeta, Frame,
                                    GatherMeta, Meta, PadMeta, ScatterMeta, SeparableMeta,
                                    StampTaps, UpsampleMeta, WeightedMeta)
+from engine.animate.piece import distinct_piece, is_flat, opening_step, piece_sizes
 from engine.animate.receptive import ContributionLevels, contribution_levels
 from engine.animate.reshape import CROP_FAMILY, PAD_FAMILY
 from engine.animate.transpose import TRANSPOSE
@@ -60,7 +65,7 @@ __all__ = [
     "GatherMeta", "MAX_CELLS", "MAX_FRAMES", "Meta", "OUTPUT_PAD", "PAD", "PadMeta", "REAL",
     "STRIDE_ZERO", "ScatterMeta", "SeparableMeta", "StampTaps", "TRANSPOSE_VIEWS", "UNUSED",
     "UpsampleMeta", "WeightedMeta", "animate", "contribution_levels", "count_frames",
-    "frames",
+    "distinct_piece", "frames", "is_flat", "opening_step", "piece_sizes",
 ]
 
 

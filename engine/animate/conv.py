@@ -16,7 +16,7 @@ import numpy as np
 from engine.animate.cells import blocks, grid, positions, unique_cells
 from engine.animate.frames import (PAD, REAL, UNUSED, ConvMeta, ConvTaps, Context,
                                    DepthwiseMeta, Family, SeparableMeta)
-from engine.animate.text import idx, listed, plural
+from engine.animate import text as T
 from engine.layers.conv import depthwise_as_grouped, from_channels_last
 
 
@@ -88,24 +88,16 @@ def mark_unused(cat: np.ndarray, view_index: np.ndarray) -> np.ndarray:
     return counts
 
 
-def cell_caption(stage: str, steps: Steps, p: int, pad_word: str) -> str:
-    n_taps, cg = steps.products.shape[1:3]
-    n_pad = int((~steps.inside[p]).sum())
-    return (f"{stage.capitalize()}: output{idx(steps.positions[p])} = sum of "
-            f"{plural(n_taps, 'tap')} × {plural(cg, 'channel')}"
-            + (f" ({n_pad} {pad_word})" if n_pad else "")
-            + f" → [{listed(steps.sums[p], 4)}]")
-
-
-def row_caption(stage: str, steps: Steps, start: int, stop: int) -> str:
-    lead = steps.positions[start][:-1]
-    where = f" {idx(lead)}" if lead.size else ""
-    return (f"{stage.capitalize()}: output row{where} ({stop - start} cells, "
-            f"{steps.kernel_index.shape[0]} taps each)")
+def _cell_caption(ctx: Context, stage: str, steps: Steps, p: int, pad_word: str) -> str:
+    n_taps, per_filter = steps.products.shape[1:3]
+    if stage == "pointwise":
+        return T.pointwise_cell(ctx.rank, steps.positions[p], per_filter, steps.sums[p])
+    return T.conv_cell(ctx.geom, stage, steps.positions[p], n_taps, per_filter,
+                       int((~steps.inside[p]).sum()), steps.sums[p], pad_word)
 
 
 def emit(ctx: Context, steps: Steps, stage: str, granularity: str, buf: np.ndarray,
-         shown=None, source: str = "input", pad_word: str = "in the padding",
+         shown=None, source: str = "input", pad_word: str = "padding zeros",
          **extra) -> np.ndarray:
     """One frame per output cell (or row) of ``steps``, writing the sums into ``buf``
     ``(*out, F)`` (NaN = not yet). ``shown(buf) → (output buffer, extras)`` lets a stage
@@ -116,11 +108,12 @@ def emit(ctx: Context, steps: Steps, stage: str, granularity: str, buf: np.ndarr
         buf[tuple(pos[start:stop].T)] = steps.sums[start:stop]
         out, more = shown(buf)
         if granularity == "cell":
-            ctx.add(stage, cell_caption(stage, steps, start, pad_word), out,
+            ctx.add(stage, _cell_caption(ctx, stage, steps, start, pad_word), out,
                     steps.view_index[start], pos[start:stop], source, taps=steps.taps(start),
                     value=steps.sums[start].copy(), **more, **extra)
         else:
-            ctx.add(stage, row_caption(stage, steps, start, stop), out,
+            ctx.add(stage, T.conv_row(ctx.geom, stage, pos[start:stop],
+                                      steps.kernel_index.shape[0]), out,
                     unique_cells(steps.view_index[start:stop]), pos[start:stop], source,
                     **more, **extra)
     return buf
@@ -139,11 +132,8 @@ def finish(ctx: Context, pre: np.ndarray, channels_word: str = "filter", **extra
     total = pre if bias is None else pre + bias.astype(np.float64)
     act = layer.activation
     computed = total if act is None else np.asarray(act(total.astype(np.float32)), np.float64)
-    parts = [f"add the bias of each {channels_word} (b = [{listed(bias, 6)}])"
-             if bias is not None else "no bias (use_bias=False)",
-             f"apply activation '{activation_name(layer)}'" if act is not None
-             else "activation: none (linear)"]
-    ctx.add("finish", "Finish: " + " and ".join(parts) + ".", computed, [], [],
+    caption = T.finish(bias, None if act is None else activation_name(layer), channels_word)
+    ctx.add("finish", caption, computed, [], [],
             pre_activation=from_channels_last(total[None], ctx.fmt), **extra)
     ctx.finish_exact(computed)
 

@@ -14,8 +14,7 @@ import numpy as np
 
 from engine.animate.cells import positions, slab
 from engine.animate.frames import CUT, PAD, REAL, Context, CropMeta, Family, PadMeta
-from engine.animate.text import plural
-from engine.geometry import AXIS_NAMES
+from engine.animate import text as T
 
 _SIDE_NAMES = {
     1: (("left", "right"),),
@@ -27,7 +26,7 @@ _SIDE_NAMES = {
 def _sides(ctx: Context, pairs, sizes):
     """``(axis, side name, amount, lo, hi, unit)`` of every side with ``amount`` > 0, where
     ``lo..hi`` are the cells of that side in a grid of ``sizes``."""
-    units = [name[:-1] for name in AXIS_NAMES[ctx.rank]]  # "rows" → "row"
+    units = T.axis_units(ctx.rank)
     for axis, ((b, a), names) in enumerate(zip(pairs, _SIDE_NAMES[ctx.rank])):
         for side, amount, lo, hi in ((names[0], b, 0, b),
                                      (names[1], a, sizes[axis] - a, sizes[axis])):
@@ -45,14 +44,13 @@ def build_zeropad(ctx: Context, view=None):
     written[interior] = True
     desc = ", ".join(f"{names[0]} {b}, {names[1]} {a}"
                      for names, (b, a) in zip(_SIDE_NAMES[ctx.rank], pads))
-    ctx.add("copy", f"Copy the input ({' × '.join(map(str, spatial))}) into the middle of the "
-            f"output; zeros to add: {desc}.", buf, positions(spatial),
+    ctx.add("copy", T.copy_in(spatial, desc), buf, positions(spatial),
             positions(spatial) + np.array([b for b, _ in pads])[None], written=written.copy())
     for axis, side, amount, lo, hi, unit in _sides(ctx, pads, out):
         new = slab(out, axis, lo, hi) & ~written
         buf[new] = 0.0
         written |= new
-        ctx.add("pad", f"Pad {side}: +{plural(amount, unit)} of zeros (axis {axis}).", buf, [],
+        ctx.add("pad", T.pad_side(side, amount, unit, axis), buf, [],
                 np.argwhere(new), written=written.copy())
     ctx.finish_exact(buf)
     cat = np.full(out, PAD, np.int8)
@@ -70,13 +68,12 @@ def build_crop(ctx: Context, view=None):
         side_cells = slab(spatial, axis, lo, hi)
         new = side_cells & ~cut
         cut |= side_cells
-        ctx.add("crop", f"Crop {side}: −{plural(amount, unit)} (axis {axis}).", buf,
+        ctx.add("crop", T.crop_side(side, amount, unit, axis), buf,
                 np.argwhere(new), [], cut=cut.copy())
     kept = tuple((b, n - a) for (b, a), n in zip(crops, spatial))
     buf[...] = ctx.x0[tuple(slice(s, e) for s, e in kept)]
-    ctx.add("copy", f"Keep the middle block: {' × '.join(map(str, spatial))} → "
-            f"{' × '.join(map(str, out))}.", buf, np.argwhere(~cut), positions(out),
-            cut=cut.copy())
+    ctx.add("copy", T.keep_block(spatial, out, kept, ctx.rank), buf, np.argwhere(~cut),
+            positions(out), cut=cut.copy())
     ctx.finish_exact(buf)
     common = dict(ctx.common(), input_category=np.where(cut, CUT, REAL).astype(np.int8))
     return ctx.animation("crop", "cell", CropMeta(**common, cropping=crops, kept=kept))

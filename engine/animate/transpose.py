@@ -23,7 +23,7 @@ from engine.animate.cells import blocks, grid, positions, unique_cells
 from engine.animate.conv import compute_steps, emit, finish, mark_unused, weighted_fields
 from engine.animate.frames import (CROPPED, OUTPUT_PAD, PAD, REAL, STRIDE_ZERO, Context, Family,
                                    GatherMeta, ScatterMeta, StampTaps)
-from engine.animate.text import idx, listed
+from engine.animate import text as T
 from engine.geometry import ConvAxis
 
 
@@ -94,13 +94,6 @@ class _Canvas:
         return o_idx[self._inside(o_idx)]
 
 
-def _stamp_caption(pos, xi, taps: StampTaps) -> str:
-    n, n_in = taps.canvas_index.shape[0], int(taps.inside.sum())
-    return (f"Scatter: input{idx(pos)} = [{listed(xi, 3)}] stamps x·kernel onto "
-            f"{n} canvas cells ({n_in} inside the output"
-            + (f", {n - n_in} cut" if n_in < n else "") + "); overlaps add up")
-
-
 def build_scatter(ctx: Context) -> object:
     layer, axes = ctx.layer, ctx.geom.axes
     spatial = ctx.in_sizes
@@ -114,15 +107,15 @@ def build_scatter(ctx: Context) -> object:
         taps = [canvas.stamp(p, x64[tuple(pos[p])]) for p in range(start, stop)]
         if g == "cell":
             t = taps[0]
-            ctx.add("scatter", _stamp_caption(pos[start], ctx.x0[tuple(pos[start])], t),
+            caption = T.stamp_cell(ctx.geom, pos[start], ctx.x0[tuple(pos[start])],
+                                   len(t.inside), int(t.inside.sum()))
+            ctx.add("scatter", caption,
                     canvas.output_view(), pos[start:stop], t.output_index[t.inside],
                     canvas=canvas.buf.copy(), canvas_cells=t.canvas_index, taps=t)
             continue
         stamped = unique_cells(np.concatenate([t.canvas_index for t in taps]))
-        lead = pos[start][:-1]
-        ctx.add("scatter", f"Scatter: input row{f' {idx(lead)}' if lead.size else ''} "
-                f"({stop - start} cells) stamps its kernels; overlaps add up",
-                canvas.output_view(), pos[start:stop], canvas.in_output(stamped),
+        ctx.add("scatter", T.stamp_row(ctx.geom, pos[start:stop]), canvas.output_view(),
+                pos[start:stop], canvas.in_output(stamped),
                 canvas=canvas.buf.copy(), canvas_cells=stamped)
     finish(ctx, np.nan_to_num(canvas.output_view(), nan=0.0), canvas=canvas.buf.copy())
     extents = [canvas_extent(op) for op in axes]
@@ -189,7 +182,7 @@ def build_gather(ctx: Context) -> object:
     steps = compute_steps(view, view_index, input_index, inside, kernel_index, kernel, 1, out)
     counts = mark_unused(cat, view_index)
     buf = emit(ctx, steps, "gather", g, np.full(out + (kernel.shape[-1],), np.nan),
-               pad_word="read inserted or padding zeros")
+               pad_word="inserted or padding zeros")
     finish(ctx, np.nan_to_num(buf, nan=0.0))
     crop = tuple(int(canvas_extent(op)[0]) for op in ctx.geom.axes)
     meta = GatherMeta(

@@ -15,24 +15,12 @@ import numpy as np
 
 from engine.animate.cells import blocks, grid, positions, unique_cells
 from engine.animate.frames import Context, Family, UpsampleMeta
-from engine.animate.text import fmt, idx, paren
+from engine.animate import text as T
 
 
 def _meta(ctx: Context) -> UpsampleMeta:
     return UpsampleMeta(**ctx.common(), size=tuple(ctx.layer.size),
                         interpolation=ctx.layer.interpolation)
-
-
-def _repeat_caption(ctx: Context, pos, start: int, stop: int, granularity: str) -> str:
-    times = " × ".join(map(str, ctx.layer.size))
-    if granularity == "row":
-        lead = pos[start][:-1]
-        return (f"Repeat: input row{f' {idx(lead)}' if lead.size else ''} fills "
-                f"{stop - start} blocks of {times}")
-    v = ctx.x0[tuple(pos[start])]
-    return (f"Repeat: input{idx(pos[start])} = {fmt(v[0])}"
-            + (f" (and {v.size - 1} more channels)" if v.size > 1 else "")
-            + f" fills a {times} block of the output")
 
 
 def build_nearest(ctx: Context):
@@ -46,8 +34,9 @@ def build_nearest(ctx: Context):
         out_cells = fed[start:stop].reshape(-1, ctx.rank)
         src = np.repeat(pos[start:stop], fed.shape[1], axis=0)
         buf[tuple(out_cells.T)] = ctx.x0[tuple(src.T)]
-        ctx.add("repeat", _repeat_caption(ctx, pos, start, stop, g), buf, pos[start:stop],
-                out_cells)
+        caption = (T.repeat_cell(ctx.geom, pos[start], ctx.x0[tuple(pos[start])])
+                   if g == "cell" else T.repeat_row(ctx.geom, pos[start:stop]))
+        ctx.add("repeat", caption, buf, pos[start:stop], out_cells)
     ctx.finish_exact(buf)
     return ctx.animation("upsample", g, _meta(ctx))
 
@@ -67,14 +56,6 @@ def resize_sources(axes) -> tuple:
     return cells, weights
 
 
-def _interpolate_caption(ctx: Context, cell, weights, vals, value) -> str:
-    terms = " + ".join(f"{fmt(w)}·{paren(v)}" for w, v in zip(weights[:6], vals[:6, 0]))
-    if len(weights) > 6:
-        terms += f" + … ({len(weights)} sources)"
-    return (f"{ctx.layer.interpolation.capitalize()}: output{idx(cell)} = {terms or '0'} = "
-            f"{fmt(value)}" + (" (channel 0)" if vals.shape[-1] > 1 else ""))
-
-
 def build_interpolate(ctx: Context):
     out = ctx.out_sizes
     g = ctx.choose(math.prod(out), math.prod(out[:-1]), "output cell", "output row")
@@ -89,12 +70,12 @@ def build_interpolate(ctx: Context):
         shown[tuple(pos[start:stop].T)] = buf[tuple(pos[start:stop].T)]
         if g == "cell":
             vals = x64[tuple(cells[start].T)]
-            ctx.add("interpolate", _interpolate_caption(ctx, pos[start], weights[start], vals,
-                                                        buf[tuple(pos[start])][0]),
+            caption = T.interpolate_cell(ctx.geom, pos[start], weights[start], vals,
+                                         buf[tuple(pos[start])][0])
+            ctx.add("interpolate", caption,
                     shown, cells[start], pos[start:stop], in_weights=weights[start])
         else:
-            ctx.add("interpolate", f"{ctx.layer.interpolation.capitalize()}: output row "
-                    f"{idx(pos[start][:-1])} ({stop - start} cells)", shown,
+            ctx.add("interpolate", T.interpolate_row(ctx.geom, pos[start:stop]), shown,
                     unique_cells(np.concatenate(cells[start:stop])), pos[start:stop])
     ctx.finish_exact(shown)
     return ctx.animation("interpolate", g, _meta(ctx))
