@@ -247,3 +247,19 @@ def test_teacher_link_through_the_router():
     state, errors = S.parse_query(dict(p.split("=", 1) for p in link[1:].split("&")))
     assert not errors and state.layer == expected[0].layers[0][0]
     assert state.view == expected[0].view
+
+
+def test_every_lesson_embeds_a_live_view_and_the_reveal_animates():
+    """Each lesson shows its example layer as a playable animation (lesson 10 its placement
+    maps); a single-layer exercise's reveal animates that layer, starting on a step that
+    writes something."""
+    from app.pages.learn import lesson_animation, reveal_animation
+    from engine.lessons import exercises, load_lessons
+
+    for lesson in load_lessons():
+        fig = lesson_animation(lesson.try_link)
+        assert fig is not None and len(fig.frames) > 2, lesson.number
+    ex = next(e for e in exercises(7, 12, 5) if len(e.layers) == 1)
+    fig = reveal_animation(ex)
+    assert fig is not None and len(fig.frames) > 2
+    assert fig.layout.sliders[0].active > 0

@@ -13,7 +13,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-CHOSEN, EMPTY, OUTLINE = "#0072B2", "#F2F2F2", "#D55E00"  # Okabe–Ito blue, grey, vermilion
+from app.theme import COUNTS, OKABE_ITO
+
+CHOSEN, OUTLINE = OKABE_ITO["blue"], OKABE_ITO["vermilion"]
+EMPTY = "#F2F2F2"
 MAX_GRID_SIDE = 64  # cells per side a click grid shows
 
 
@@ -74,7 +77,7 @@ def counts_figure(maps, titles, height: int = 380) -> go.Figure:
                         horizontal_spacing=0.08)
     for i, m in enumerate(maps, start=1):
         m = np.asarray(m, dtype=np.float64)
-        fig.add_trace(go.Heatmap(z=m, zmin=0, zmax=float(m.max()) or 1.0, colorscale="Cividis",
+        fig.add_trace(go.Heatmap(z=m, zmin=0, zmax=float(m.max()) or 1.0, colorscale=COUNTS,
                                  showscale=False,
                                  text=np.vectorize(lambda v: f"{v:g}")(m),
                                  texttemplate="%{text}", xgap=1, ygap=1,

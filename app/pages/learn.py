@@ -14,11 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Mapping
+from urllib.parse import parse_qsl
 
 import streamlit as st
 
+from app import compute
+from app import state as S
 from app.figures import learn as F
+from app.figures.animation import animation_figure
+from app.pages.animate import DEFAULT_SIZES
+from engine import animate as A
+from engine import shapes
 from engine.geometry import geometry
+from engine.layers import LAYER_CLASSES
 from engine.lessons import (LESSONS, MAX_EXERCISES, MAX_SEED, Exercise, Progress, Verdict,
                             cells_text, exercises, load_lessons)
 from engine.lessons.overlap import ones_response, placement_grid
@@ -237,6 +245,40 @@ def _show_verdict(verdict: Verdict | None) -> None:
         st.markdown(verdict.hint.replace("\n", "  \n"))
 
 
+def small_animation(layer, input_shape):
+    """The animation figure of ``layer`` on a small structured piece of an input of
+    ``input_shape`` (opened on its first step), or ``None`` when it cannot be animated."""
+    sizes = A.piece_sizes(layer, input_shape, DEFAULT_SIZES[layer.rank])
+    _, _, channels = shapes.split_shape(tuple(input_shape), layer.rank, layer.data_format)
+    shape = shapes.join_shape(1, sizes, channels, layer.data_format)
+    try:
+        anim = A.animate(layer, compute.synthetic_input(shape, layer.data_format))
+    except ValueError:
+        return None
+    return animation_figure(anim)
+
+
+@lru_cache(maxsize=32)
+def reveal_animation(ex: Exercise):
+    """The animation of the exercise's layer (the reveal shows it), ``None`` for a stack."""
+    if len(ex.layers) != 1:
+        return None
+    return small_animation(make_layer(*ex.layers[0]), ex.input_shape)
+
+
+@lru_cache(maxsize=16)
+def lesson_animation(try_link: str):
+    """A live animation of the lesson's example layer (the query of its "Try it in the app"
+    link), or ``None`` when the link names no animatable layer."""
+    state, errors = S.parse_query(dict(parse_qsl(try_link)))
+    if errors:
+        return None
+    layer = LAYER_CLASSES[state.layer](**S.layer_kwargs(state))
+    shape = state.input_shape or shapes.join_shape(
+        1, DEFAULT_SIZES[layer.rank], 3 if layer.rank == 2 else 1, layer.data_format)
+    return small_animation(layer, shape)
+
+
 def _show_exercise(ex: Exercise, link: Callable | None) -> None:
     ss = st.session_state
     attempt = ss.get(_key(ex, "attempt"), Attempt())
@@ -256,6 +298,12 @@ def _show_exercise(ex: Exercise, link: Callable | None) -> None:
     _show_verdict(attempt.verdict)
     if attempt.revealed:
         st.info(reveal_text(ex).replace("\n", "  \n"))
+        figure = reveal_animation(ex)
+        if figure is not None:
+            st.caption("Press ▶ Play: the layer computed step by step (a small piece of the "
+                       "input, this layer's arguments).")
+            st.plotly_chart(figure, key=_key(ex, "animation"), theme=None,
+                            config={"displayModeBar": False})
         if link is not None:
             st.markdown(f"[Watch it in the {ex.view} view]({link(ex)})")
 
@@ -278,6 +326,11 @@ def render(params: LearnParams, link: Callable | None = None) -> dict:
                         config={"displaylogo": False})
         st.caption(CHECKER_CAPTION)
     if lesson.try_link:
+        figure = None if maps else lesson_animation(lesson.try_link)
+        if figure is not None:
+            st.caption("The lesson's example, live: press ▶ Play or step through it.")
+            st.plotly_chart(figure, key="learn_lesson_animation", theme=None,
+                            config={"displayModeBar": False})
         st.markdown(f"[Try it in the app](?{lesson.try_link})")
     left, right = st.columns(2)
     left.number_input("Exercise set (seed)", 0, MAX_SEED, key="learn_seed", step=1)
