@@ -16,7 +16,6 @@ import numpy as np
 
 from app.state import SAMPLES
 from engine import io as eio
-from engine import shapes
 from engine.geometry import AXIS_SHORT, LayerGeometry, geometry
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -267,11 +266,16 @@ def transpose_view(g: LayerGeometry, x_axes: np.ndarray) -> tuple[np.ndarray, li
     return arr, place
 
 
+def layout_axes(data_format: str, rank: int) -> tuple[str, ...]:
+    """The axes of a tensor in ``data_format``, in order: batch, rows, cols, channels."""
+    spatial = tuple(AXIS_SHORT[rank])
+    return (("batch",) + spatial + ("channels",) if data_format == "channels_last"
+            else ("batch", "channels") + spatial)
+
+
 def layout_words(data_format: str, rank: int) -> str:
-    """The axes of a tensor in ``data_format``: ``(batch, rows, cols, channels)``."""
-    axes = ", ".join(AXIS_SHORT[rank])
-    return (f"(batch, {axes}, channels)" if data_format == "channels_last"
-            else f"(batch, channels, {axes})")
+    """:func:`layout_axes` as text: ``(batch, rows, cols, channels)``."""
+    return "(" + ", ".join(layout_axes(data_format, rank)) + ")"
 
 
 def data_format_note(data_format: str, rank: int, in_shape: tuple) -> str:

@@ -24,7 +24,7 @@ import streamlit as st  # noqa: E402
 
 from app import cached, compute, state as S, widgets as W  # noqa: E402
 from app.context import Selection, ViewContext  # noqa: E402
-from app.pages import animate, explore, receptive, stack  # noqa: E402
+from app.pages import animate, explore, learn, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
 from engine import io as eio  # noqa: E402
 from engine import shapes  # noqa: E402
@@ -69,6 +69,7 @@ def _seed_from_state(state: S.AppState) -> None:
     ss["scale"] = state.scale
     ss["selection"] = Selection("output", tuple(state.cell)) if state.cell else None
     ss["extras"] = dict(state.extras)
+    ss["present"] = state.present
 
 
 def _init_session() -> None:
@@ -371,25 +372,52 @@ def sync_url(state: S.AppState) -> None:
 # --------------------------------------------------------------------------- main
 
 def render_view(view: str, ctx: ViewContext) -> None:
-    """``render(ctx)`` of the page of ``view``; the URL parameters it returns go into the
-    URL. (The Animate and Stack pages still write theirs into ``session_state["extras"]``
-    themselves.)"""
+    """``render(ctx)`` of the page of ``view``; the values it returns for the URL parameters
+    it declares (``URL_PARAMS``) go into the URL, the ones it leaves out are dropped."""
     try:
         params = PAGES[view].render(ctx)
     except Exception as exc:  # noqa: BLE001 - a view's bug must not take the page down
         st.error(f"The {S.VIEW_LABELS[view]} view failed: {type(exc).__name__}: {exc}")
         return
-    if params:  # only what the page declares it owns
-        st.session_state["extras"].update(
-            {k: params[k] for k in PAGES[view].URL_PARAMS if k in params})
+    extras = st.session_state["extras"]
+    for key in PAGES[view].URL_PARAMS:   # what the page owns: its values, or dropped
+        extras.pop(key, None)
+        if params and key in params:
+            extras[key] = params[key]
+
+
+def exercise_link(ex) -> str:
+    """The app URL that shows an exercise's (first) layer on its input in the exercise's
+    view, written by :func:`app.state.query_string` like every other link."""
+    name, kwargs = ex.layers[0]
+    query = {"layer": name, **{k: S.format_literal(v) for k, v in kwargs.items()},
+             "input_shape": S.format_literal(tuple(ex.input_shape)), "view": ex.view}
+    return S.query_string(S.parse_query(query)[0])
+
+
+def render_learn(state: S.AppState) -> None:
+    """The Learn view. Its exercise set is the URL's ``seed`` (the app's one seed
+    parameter); ``lesson``, ``n`` and ``done`` are its own URL parameters."""
+    ss = st.session_state
+    params, errors = learn.read_params({**ss["extras"], "seed": str(state.seed)})
+    for message in errors:
+        st.error(message)
+    out = learn.render(params, link=exercise_link)
+    ss["extras"].update({k: out[k] for k in learn.URL_PARAMS if k in out and k != "seed"})
+    state.seed = int(out["seed"])
+    ss["_pending_seed"] = state.seed   # the sidebar's seed widget follows on the next run
 
 
 def _header(state: S.AppState) -> None:
     """Title, URL messages and the parameters no view knows."""
     ss = st.session_state
-    st.title("convlab")
-    st.caption("Every Keras convolutional layer, computed exactly by a NumPy/Numba engine. "
-               "Change anything in the sidebar; the link in your address bar restores this view.")
+    if state.present:   # a projector: the picture, not the banner, gets the first screen
+        st.subheader("convlab")
+    else:
+        st.title("convlab")
+        st.caption("Every Keras convolutional layer, computed exactly by a NumPy/Numba "
+                   "engine. Change anything in the sidebar; the link in your address bar "
+                   "restores this view.")
     for name, msg in ss.get("url_errors", []):
         st.error(f"URL parameter `{name}`: {msg}")
     if ss.get("url_errors") and st.button("Dismiss URL messages"):
@@ -461,6 +489,9 @@ def _views(state: S.AppState, ctx: ViewContext | None) -> None:
     view = st.radio("View", S.VIEWS, key="view", horizontal=True,
                     format_func=S.VIEW_LABELS.get, label_visibility="collapsed")
     state.view = view
+    if view == "learn":
+        render_learn(state)
+        return
     if ctx is None:
         st.info("Nothing to show until the configuration is valid; the error above says why.")
         if view == "explore":
@@ -477,6 +508,11 @@ def _views(state: S.AppState, ctx: ViewContext | None) -> None:
 
 def _sidebar(ss) -> tuple[S.AppState, np.ndarray, str, str | None, dict]:
     """Every sidebar widget → (state, input, its label, input error, error slots)."""
+    if "_pending_seed" in ss:
+        ss["w.seed"] = ss.pop("_pending_seed")
+    st.sidebar.toggle("Presentation mode", key="present",
+                      help="Large type and cell numbers for a projector; the link gets "
+                           "present=1 (it opens with the sidebar collapsed).")
     layer = sidebar_layer()
     st.sidebar.header("Arguments")
     with st.sidebar:
@@ -500,7 +536,7 @@ def _sidebar(ss) -> tuple[S.AppState, np.ndarray, str, str | None, dict]:
                        seed=int(ss.get("w.seed", 0) or 0), kernel=custom,
                        scale=ss.get("scale", "per_channel"),
                        cell=selection.output if selection else None,
-                       extras=ss.get("extras", {}))
+                       present=bool(ss.get("present")), extras=ss.get("extras", {}))
     return state, x, input_label, input_error, slots
 
 
@@ -522,7 +558,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     st.set_page_config(page_title="convlab · Keras convolution explorer", page_icon="🔳",
-                       layout="wide")
+                       layout="wide", initial_sidebar_state=(
+                           "collapsed" if st.query_params.get("present") in ("1", "True")
+                           else "auto"))
     # One page: the router dispatches on ?view=…, and declaring the navigation stops
     # Streamlit from turning app/pages/*.py into pages of their own.
     st.navigation([st.Page(main, title="convlab", default=True)], position="hidden").run()

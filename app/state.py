@@ -39,9 +39,9 @@ LAYER_FAMILIES: dict[str, tuple[str, ...]] = {
 FAMILY_OF = {name: fam for fam, names in LAYER_FAMILIES.items() for name in names}
 ALL_LAYERS = tuple(FAMILY_OF)
 DEFAULT_LAYER = "Conv2D"
-VIEWS = ("explore", "animate", "receptive", "stack")
+VIEWS = ("explore", "animate", "receptive", "stack", "learn")
 VIEW_LABELS = {"explore": "Explore", "animate": "Animate", "receptive": "Receptive field",
-               "stack": "Stack (shape debugger)"}
+               "stack": "Stack (shape debugger)", "learn": "Learn"}
 
 
 def extra_value(text, default):
@@ -317,13 +317,13 @@ format_literal = functools.partial(literal, compact=True)
 COLOR_MODES = ("auto", "rgb", "gray")
 SCALES = ("shared", "per_channel")
 APP_PARAMS = ("layer", "view", "sample", "input_shape", "color", "size", "batch", "weights",
-              "seed", "kernel", "scale", "cell")
+              "seed", "kernel", "scale", "cell", "present")
 MAX_BATCH = 8
 MAX_SIZE = 4096            # the Resize widgets' largest value per axis
 MAX_KERNEL_VALUE = 1e6     # |value| of a custom kernel cell (float32 stays finite)
 # URL parameters owned by the other views (passed to them in ``ViewContext.extras``)
 VIEW_PARAM_PREFIXES = ("anim_", "rf_", "stack_")
-VIEW_PARAMS = ("code", "example")
+VIEW_PARAMS = ("code", "example", "lesson", "n", "done")   # stack; learn (with ``seed``)
 
 
 def is_view_param(key: str) -> bool:
@@ -348,6 +348,7 @@ class AppState:
     kernel: Optional[list] = None         # custom kernel grid (weights="custom")
     scale: str = "per_channel"
     cell: Optional[tuple] = None          # selected output cell (spatial index)
+    present: bool = False                 # presentation mode (``present=1``)
     extras: dict = field(default_factory=dict)
 
 
@@ -519,6 +520,10 @@ def _set_app_param(state: AppState, key: str, value, rank: int) -> None:
                        for v in value)):
             raise ValueError(f"cell must be {rank} non-negative integers (an output position).")
         state.cell = value
+    elif key == "present":
+        if value not in (0, 1):  # True / False are 1 / 0
+            raise ValueError("present must be 1 (presentation mode) or 0.")
+        state.present = bool(value)
     else:
         raise KeyError(key)
 
@@ -555,6 +560,8 @@ def to_query(state: AppState) -> dict:
         q["cell"] = format_literal(tuple(state.cell))
     if state.view != "explore":
         q["view"] = state.view
+    if state.present:
+        q["present"] = "1"
     for k, v in state.extras.items():
         q.setdefault(k, v if isinstance(v, str) else format_literal(v))
     return q

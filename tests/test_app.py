@@ -133,7 +133,7 @@ def test_first_open_shows_a_result():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Parameters"] == "112"  # 3·3·3·4 + 4
     assert "Multiply-adds" in metrics
-    assert any("⌊(192 − 3)/1⌋ + 1 = 190" in m.value for m in at.markdown)
+    assert any("⌊(192 + 0 + 0 − 1·(3 − 1) − 1) / 1⌋ + 1 = 190" in m.value for m in at.markdown)
     assert len(at.get("plotly_chart")) >= 3
     assert not errors(at)
 
@@ -148,8 +148,8 @@ def test_brief_url_and_widget_change():
     assert shape_text(at) == "Output shape: (1, 32, 32, 8)"
     assert at.query_params["padding"] == ["same"] or at.query_params["padding"] == "same"
     # TensorFlow's same padding: 64 + 0 + 1 − 3 (odd extra zero at the end)
-    assert any("⌊(64 + 0 + 1 − 3)/2⌋ + 1 = 32" in m.value for m in at.markdown)
-    assert any("odd extra zero at the end" in i.value for i in at.info)
+    assert any("⌊(64 + 0 + 1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 32" in m.value for m in at.markdown)
+    assert any("TensorFlow puts the odd zero at the end" in m.value for m in at.markdown)
 
 
 def test_per_axis_tuple_widgets():
@@ -252,7 +252,8 @@ def test_channels_first_layout():
 def test_transpose_ambiguity_is_explained():
     at = run_app({"layer": "Conv2DTranspose", "strides": "2", "input_shape": "(1,28,28,1)"})
     assert shape_text(at) == "Output shape: (1, 57, 57, 4)"
-    assert any("Ambiguous without output_padding" in i.value for i in at.info)
+    assert any("maps 28 back from any of 57, 58 cells; output_padding (0 … 1) chooses among "
+               "them, and without it Keras picks 57" in m.value for m in at.markdown)
     at = run_app({"layer": "Conv2DTranspose", "strides": "2", "output_padding": "(1,1)",
                   "padding": "same", "input_shape": "(1,28,28,1)"})
     assert shape_text(at) == "Output shape: (1, 56, 56, 4)"
@@ -372,3 +373,23 @@ def test_keras_code_reproduces_the_output(layer, kw, mode, tmp_path, monkeypatch
     scope: dict = {}
     exec(compile(code, "snippet.py", "exec"), scope)  # noqa: S102 - our own generated code
     np.testing.assert_allclose(np.asarray(scope["y"]), y, rtol=1e-4, atol=1e-4)
+
+
+def test_receptive_table_speaks_in_words():
+    from app.pages.receptive import QUANTITIES
+
+    at = run_app({"layer": "Conv2D", "view": "receptive", "input_shape": "(1,16,16,1)",
+                  "rf_repeat": "2"})
+    frames = [d.value for d in at.main.dataframe]
+    assert len(frames) == 2  # one per axis: rows, then columns
+    for frame in frames:
+        assert list(frame.index) == list(QUANTITIES.values())
+        assert list(frame.columns) == ["1. Conv2D", "2. Conv2D"]
+        assert frame.loc["field size (cells)"].tolist() == ["3", "5"]
+        assert frame.loc["step between neighbouring outputs' fields (jump)"].tolist() == ["1", "1"]
+    text = " ".join(m.value for m in at.markdown)
+    for jargon in ("jump S", "start u₀", "eff. padding P"):
+        assert jargon not in text and all(jargon not in str(f.index) for f in frames)
+    assert "**Along the rows**: each output sees 5 input cells" in text
+    # "95% of the contribution comes from k of them (p% of …)" says what p is a share of
+    assert "of the field's 25 cells)" in text

@@ -129,3 +129,25 @@ def test_shared_link_then_change_an_argument(server, browser):
     fresh.get_by_text("Output shape: (1, 32, 32, 8)").wait_for(timeout=60_000)
     fresh.close()
     page.close()
+
+
+def test_presentation_mode_first_screen(server, browser):
+    """present=1 at a projector's 1366×768: the sidebar starts collapsed and the pictures
+    (input, padded input, kernel, output) start inside the first screen."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{server}/?layer=Conv2D&padding=same&input_shape=(1,12,12,1)&present=1")
+    page.get_by_text("Output shape: (1, 12, 12, 4)").wait_for(timeout=120_000)
+    _charts_drawn(page)
+    page.screenshot(path=str(SHOTS / "convlab_present_1366x768.png"))
+    sidebar = page.locator('[data-testid="stSidebar"]').bounding_box()
+    assert sidebar is None or sidebar["x"] + sidebar["width"] <= 0, sidebar
+    charts = page.locator(".stPlotlyChart")
+    first = charts.first.bounding_box()
+    assert first["y"] < 768 and first["y"] + first["height"] <= 768, first
+    out = charts.nth(3).bounding_box()  # the output, beside the input and the kernel
+    assert out["y"] < 768, out
+    # presentation type: the figures' text is theme.PRESENT's size
+    sizes = page.eval_on_selector_all(".stPlotlyChart .gtitle",
+                                      "els => els.map(e => parseFloat(e.style.fontSize))")
+    assert sizes and min(sizes) >= 20, sizes
+    page.close()

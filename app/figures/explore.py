@@ -4,7 +4,10 @@ Cells are addressed by their true indices (x = column, y = row) even when a larg
 shown every ``step``-th cell, so hover values and clicks refer to the real array. Highlights
 are rectangles around cells: ``window`` (input cells read by the selected output cell),
 ``pad`` (taps that read padding zeros), ``selected`` (the cell clicked), ``fed`` (outputs an
-input cell feeds).
+input cell feeds), each drawn in :mod:`app.theme`'s outline style (colour, dash and a legend
+label, never colour alone); boxes (``area``: the original input inside the padded one,
+``crop``: what a Cropping layer keeps) are labelled on the picture. Every builder takes the
+theme (``t``: normal screen or presentation mode).
 """
 
 from __future__ import annotations
@@ -15,14 +18,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.geometry import AXIS_SHORT
+from app import theme as T
 
-COLORS = {"selected": "#ff2d55", "window": "#ffb000", "pad": "#00b5e2", "fed": "#ff2d55",
-          "area": "#7fdd4c"}
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
-SEQ = "Viridis"
-DIV = "RdBu_r"
+MAX_NUMBERED = 24     # maps with more cells than this per side never carry numbers
+PANEL_WIDTH = 0.55    # a panel's plot width / its height, side by side at 1366 px (estimate)
 
 
 def display_step(*sides: int, max_side: int = MAX_SIDE) -> int:
@@ -72,40 +73,74 @@ def click_layer(values: np.ndarray, step: int, label: str = "", channel: int = 0
                       hovertemplate=hover, showlegend=False)
 
 
-def _rects(cells, kind: str, xref="x", yref="y", step: int = 1, width: float = 2.0) -> list:
-    """Layout shapes outlining ``cells`` [(row, col), …] (1-D: (0, i))."""
+def _rects(cells, kind: str, t: T.Theme, xref="x", yref="y", step: int = 1,
+           legend: bool = True) -> list:
+    """Layout shapes outlining ``cells`` [(row, col), …] (1-D: (0, i)) in the outline style
+    of ``kind`` (colour, dash, width); the first one carries the legend label."""
     cells = list(cells)
     if not cells:
         return []
-    color = COLORS[kind]
-    dash = "dot" if kind == "pad" else None
     if len(cells) > MAX_SHAPES:
         rs = [c[0] for c in cells]
         cs = [c[1] for c in cells]
-        cells_box = [(min(rs), min(cs), max(rs), max(cs))]
+        boxes = [(min(rs), min(cs), max(rs), max(cs))]
     else:
-        cells_box = [(r, c, r, c) for r, c in cells]
+        boxes = [(r, c, r, c) for r, c in cells]
     half = 0.5 * step
     return [dict(type="rect", xref=xref, yref=yref, x0=c0 - half, x1=c1 + half, y0=r0 - half,
-                 y1=r1 + half, line=dict(color=color, width=width, dash=dash),
-                 fillcolor="rgba(0,0,0,0)") for r0, c0, r1, c1 in cells_box]
+                 y1=r1 + half, line=T.line(kind, t), fillcolor="rgba(0,0,0,0)",
+                 name=T.OUTLINES[kind].label, showlegend=legend and i == 0,
+                 legendgroup=kind)
+            for i, (r0, c0, r1, c1) in enumerate(boxes)]
 
 
-def _finish_image_axes(fig, n_rows, n_cols, row=None, col=None):
+def _box(box, kind: str, t: T.Theme) -> dict:
+    """A labelled outline around the block ``box`` = (r0, c0, r1, c1) of cells."""
+    r0, c0, r1, c1 = box
+    return dict(type="rect", x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
+                line=T.line(kind, t), name=T.OUTLINES[kind].label, showlegend=True,
+                legendgroup=kind,
+                label=dict(text=T.OUTLINES[kind].label, textposition="top left",
+                           font=dict(size=t.font, color=T.OUTLINES[kind].color)))
+
+
+def _legend(t: T.Theme) -> dict:
+    """The outline legend: one row under the picture (line sample + label)."""
+    return dict(orientation="h", x=0, y=0, yanchor="bottom", yref="container",
+                font=dict(size=t.font - 1), bgcolor="rgba(255,255,255,0.8)")
+
+
+def _finish_image_axes(fig, t: T.Theme, row=None, col=None, ticks: tuple = (True, True),
+                       fill: bool = False):
+    """Rows downwards, square cells, no grid; ``ticks``: (x, y) tick labels shown;
+    ``fill``: the plot area fills its whole domain (the ranges grow to keep cells square),
+    so that a click anywhere in it reaches the nearest cell."""
     kw = {} if row is None else dict(row=row, col=col)
     fig.update_yaxes(autorange="reversed", scaleanchor="x" if row is None else None,
-                     showgrid=False, zeroline=False, **kw)
-    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", **kw)
+                     constrain="range" if fill else "domain", showgrid=False, zeroline=False, showticklabels=ticks[1],
+                     ticks="outside" if ticks[1] else "", automargin=True,
+                     tickfont=dict(size=t.font - 2, color=T.INK), **kw)
+    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain",
+                     showticklabels=ticks[0], ticks="outside" if ticks[0] else "",
+                     automargin=True, tickfont=dict(size=t.font - 2, color=T.INK), **kw)
+
+
+def _margins(t: T.Theme, title: bool = True) -> dict:
+    """Margins that leave room for the title and the outline legend."""
+    return dict(l=10, r=10, t=2 * t.title + 20 if title else 10, b=t.font * 3 + 10)
 
 
 def image_figure(arr: np.ndarray, title: str, highlights: dict | None = None,
-                 zrange=None, diverging: bool = False, area=None, height: int = 360,
-                 value_text: bool = False) -> go.Figure:
-    """One 2-D map (rows, cols) or RGB image (rows, cols, 3) with hover values and
-    highlighted cells. ``area``: (r0, c0, r1, c1) outlined (e.g. the original input inside
-    the padded one)."""
+                 zrange=None, diverging: bool = False, boxes: dict | None = None,
+                 t: T.Theme = T.NORMAL) -> go.Figure:
+    """One 2-D map (rows, cols) or RGB image (rows, cols, 3) with hover values, highlighted
+    cells (``{outline kind: cells}``) and labelled boxes (``{outline kind: (r0, c0, r1,
+    c1)}``, e.g. ``area``: the original input inside the padded one, ``crop``: the window a
+    Cropping layer keeps). Small maps carry their numbers."""
     h, w = arr.shape[:2]
     step = display_step(h, w)
+    if step > 1:
+        title += f"<br><sup>drawn: 1 of every {step} cells per axis</sup>"
     sub = arr[::step, ::step]
     ys = np.arange(0, h, step)
     xs = np.arange(0, w, step)
@@ -121,41 +156,53 @@ def image_figure(arr: np.ndarray, title: str, highlights: dict | None = None,
         if diverging:
             m = max(abs(lo), abs(hi), 1e-12)
             lo, hi = -m, m
+        numbers = max(h, w) <= MAX_NUMBERED and T.show_numbers(
+            h, w, PANEL_WIDTH * t.panel_height, t.panel_height, t)
         fig.add_trace(go.Heatmap(
             z=sub.astype(np.float32), x=xs, y=ys, zmin=lo, zmax=hi if hi > lo else lo + 1e-6,
-            colorscale=DIV if diverging else SEQ, colorbar=dict(thickness=10),
-            texttemplate="%{z:.3g}" if value_text else None, hoverinfo="skip"))
+            colorscale=T.DIVERGING if diverging else T.SEQUENTIAL,
+            colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)),
+            texttemplate="%{z:.2g}" if numbers else None,
+            textfont=dict(size=t.cell_text), hoverinfo="skip"))
     fig.add_trace(click_layer(np.clip(arr, 0, 1) if arr.ndim == 3 and arr.shape[2] == 3
                               else (arr[..., 0] if arr.ndim == 3 else arr), step))
     shapes = []
     for kind, cells in (highlights or {}).items():
-        shapes += _rects(cells, kind, step=step)
-    if area is not None:
-        r0, c0, r1, c1 = area
-        shapes.append(dict(type="rect", x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
-                           line=dict(color=COLORS["area"], width=2, dash="dash")))
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), shapes=shapes, height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), clickmode="event+select",
-                      dragmode=False)
-    _finish_image_axes(fig, h, w)
-    if step > 1:
-        fig.add_annotation(text=f"showing every {step}th cell", xref="paper", yref="paper",
-                           x=0, y=-0.02, showarrow=False, font=dict(size=10), yanchor="top")
+        shapes += _rects(cells, kind, t, step=step)
+    shapes += [_box(box, kind, t) for kind, box in (boxes or {}).items()]
+    fig.update_layout(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
+                      height=t.panel_height, margin=_margins(t), clickmode="event+select",
+                      dragmode=False, legend=_legend(t), showlegend=True, **T.figure_style(t))
+    _finish_image_axes(fig, t)
     return fig
+
+
+def _grid_spacing(rows: int, height: int, t: T.Theme) -> float:
+    """Vertical gap between grid rows (a fraction of the plot) that fits the next row's
+    title above it and this row's tick numbers below it."""
+    if rows == 1:
+        return 0.1
+    gap_px = t.title + t.font + 14
+    return min(0.3, gap_px / max(height - 40, 1))
 
 
 def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                 highlights: dict | None = None, diverging: bool = False, max_cols: int = 4,
-                height_per_row: int = 250, title: str = "") -> go.Figure:
+                title: str = "", t: T.Theme = T.NORMAL) -> go.Figure:
     """Feature maps ``(channels, rows, cols)`` as a grid of heatmaps; one colour scale for
-    all (``shared``) or one per map. ``highlights`` apply to every map."""
+    all (``shared``) or one per map. ``highlights`` apply to every map. Column numbers only
+    under the bottom row (hover says row and column), with room for every map's title above
+    it; a click anywhere in a map selects the nearest cell."""
     n = maps.shape[0]
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
     h, w = maps.shape[1:]
     step = display_step(h, w, max_side=128 if n > 1 else MAX_SIDE)
+    per_row = max((t.panel_height - 2 * t.title) // rows, 80)
+    height = per_row * rows + 2 * t.title + 40
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles[:n],
-                        horizontal_spacing=0.03, vertical_spacing=0.08 if rows > 1 else 0.1)
+                        horizontal_spacing=0.04,
+                        vertical_spacing=_grid_spacing(rows, height, t))
     lo, hi = float(np.min(maps)), float(np.max(maps))
     if diverging:
         m = max(abs(lo), abs(hi), 1e-12)
@@ -174,32 +221,37 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
         label = titles[i] if i < len(titles) else f"channel {i}"
         fig.add_trace(go.Heatmap(
             z=z, x=xs, y=ys, zmin=zlo, zmax=zhi if zhi > zlo else zlo + 1e-6,
-            colorscale=DIV if div_i else SEQ, showscale=shared and i == 0,
-            colorbar=dict(thickness=10), name=label, hoverinfo="skip"), row=r + 1, col=c + 1)
+            colorscale=T.DIVERGING if div_i else T.SEQUENTIAL, showscale=shared and i == 0,
+            colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)), name=label,
+            hoverinfo="skip"), row=r + 1, col=c + 1)
         fig.add_trace(click_layer(maps[i], step, f"{label}<br>", channel=i,
                                   budget=MAX_CLICK_POINTS // n), row=r + 1, col=c + 1)
         suffix = "" if i == 0 else str(i + 1)
         for kind, cells in (highlights or {}).items():
-            shapes += _rects(cells, kind, xref=f"x{suffix}", yref=f"y{suffix}", step=step)
-    fig.update_layout(shapes=shapes, height=max(260, height_per_row * rows + 40),
-                      margin=dict(l=10, r=10, t=50 if title else 30, b=10),
-                      title=dict(text=title, font=dict(size=14)) if title else None,
-                      clickmode="event+select", dragmode=False)
+            shapes += _rects(cells, kind, t, xref=f"x{suffix}", yref=f"y{suffix}", step=step,
+                             legend=i == 0)
+    margin = dict(_margins(t), t=(t.title + 16 if title else 0) + t.font + 14)
+    fig.update_layout(shapes=shapes, height=height, margin=margin,
+                      title=dict(text=title, font=dict(size=t.title), y=1, yref="container",
+                                 yanchor="top", pad=dict(t=8)) if title else None,
+                      clickmode="event+select", dragmode=False, legend=_legend(t),
+                      showlegend=True, hoverdistance=-1, **T.figure_style(t))
     for i in range(n):
         r, c = divmod(i, cols)
-        fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, row=r + 1,
-                         col=c + 1, scaleanchor=f"x{'' if i == 0 else i + 1}")
-        fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", row=r + 1, col=c + 1)
+        bottom = r == rows - 1 or i + cols >= n
+        _finish_image_axes(fig, t, row=r + 1, col=c + 1, ticks=(bottom, False), fill=True)
+        fig.update_yaxes(scaleanchor=f"x{'' if i == 0 else i + 1}", row=r + 1, col=c + 1)
     for ann in fig.layout.annotations:
-        ann.font.size = 12
+        ann.font.size = t.font
     return fig
 
 
 def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
-                  highlights: dict | None = None, area=None, height: int = 300,
-                  offset: int = 0) -> go.Figure:
+                  highlights: dict | None = None, boxes: dict | None = None,
+                  offset: int = 0, t: T.Theme = T.NORMAL) -> go.Figure:
     """A signal ``(steps, channels)`` as lines (markers when short); highlighted steps are
-    shaded bands (``window``), marked with a dotted band (``pad``) or a red band."""
+    bands outlined in their outline style (``{kind: cells}``); ``boxes``: labelled spans
+    ``{kind: (first, last)}`` (the original input, the window a crop keeps)."""
     steps, channels = sig.shape
     fig = go.Figure()
     mode = "lines+markers" if steps <= 128 else "lines"
@@ -209,35 +261,41 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
         idx, values = envelope(sig[:, c])
         fig.add_trace(go.Scatter(x=idx - offset, y=values.astype(np.float32), mode=mode,
                                  name=names[c] if names else f"channel {c}",
-                                 marker=dict(size=4),
+                                 showlegend=channels > 1,
+                                 marker=dict(size=4 + t.outline_width),
+                                 line=dict(width=t.outline_width / 2 + 1),
                                  hovertemplate="step %{x}<br>value %{y:.5g}<extra>%{fullData.name}</extra>"))
     shapes = []
     for kind, cells in (highlights or {}).items():
         idx = sorted({c[1] if isinstance(c, tuple) else c for c in cells})
-        if len(idx) > MAX_SHAPES:
-            idx = [idx[0], idx[-1]]
-            spans = [(idx[0], idx[1])]
-        else:
-            spans = [(i, i) for i in idx]
-        for a, b in spans:
-            shapes.append(dict(type="rect", xref="x", yref="paper", x0=a - 0.5, x1=b + 0.5,
-                               y0=0, y1=1, line=dict(width=0 if kind != "pad" else 1,
-                                                     color=COLORS[kind], dash="dot"),
-                               fillcolor=COLORS[kind], opacity=0.25 if kind != "pad" else 0.15))
-    if area is not None:
-        a, b = area
+        spans = [(idx[0], idx[-1])] if len(idx) > MAX_SHAPES else [(i, i) for i in idx]
+        color = T.OUTLINES[kind].color
+        shapes += [dict(type="rect", xref="x", yref="paper", x0=a - 0.5, x1=b + 0.5, y0=0,
+                        y1=1, line=T.line(kind, t), fillcolor=color, opacity=0.3,
+                        name=T.OUTLINES[kind].label, showlegend=j == 0, legendgroup=kind)
+                   for j, (a, b) in enumerate(spans)]
+    for kind, (a, b) in (boxes or {}).items():
         shapes.append(dict(type="rect", xref="x", yref="paper", x0=a - 0.5, x1=b + 0.5, y0=0,
-                           y1=1, line=dict(color=COLORS["area"], width=2, dash="dash")))
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), shapes=shapes, height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), hovermode="closest",
-                      clickmode="event+select", dragmode=False,
-                      legend=dict(orientation="h", y=-0.15))
-    fig.update_xaxes(title_text="step")
+                           y1=1, line=T.line(kind, t), name=T.OUTLINES[kind].label,
+                           showlegend=True, legendgroup=kind,
+                           label=dict(text=T.OUTLINES[kind].label, textposition="top left",
+                                      font=dict(size=t.font,
+                                                color=T.OUTLINES[kind].color))))
+    items = (min(channels, 16) if channels > 1 else 0) + len(highlights or {}) + len(boxes or {})
+    legend_px = math.ceil(items / 2) * int(1.7 * t.font)
+    fig.update_layout(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
+                      height=t.panel_height + legend_px,
+                      margin=dict(_margins(t), b=3 * t.font + legend_px + 10),
+                      hovermode="closest", clickmode="event+select", dragmode=False,
+                      legend=_legend(t), showlegend=True, **T.figure_style(t))
+    fig.update_xaxes(title_text="step", tickfont=dict(size=t.font - 2, color=T.INK),
+                     automargin=True)
+    fig.update_yaxes(tickfont=dict(size=t.font - 2, color=T.INK), automargin=True)
     return fig
 
 
 def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
-                  height: int = 300) -> go.Figure:
+                  t: T.Theme = T.NORMAL) -> go.Figure:
     """A small kernel (1-D or 2-D) with its numbers written in the cells; ``taps`` used by
     the selected output cell are outlined (``pad_taps``: those reading padding)."""
     k2 = kernel.reshape(1, -1) if kernel.ndim == 1 else kernel
@@ -245,64 +303,22 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
     m = float(np.max(np.abs(k2))) or 1.0
     fig = go.Figure(go.Heatmap(
         z=k2.astype(np.float32), x=np.arange(w), y=np.arange(h), zmin=-m, zmax=m,
-        colorscale=DIV, showscale=False,
-        texttemplate="%{z:.3g}" if h * w <= 121 else None, textfont=dict(size=12),
+        colorscale=T.DIVERGING, showscale=False,
+        texttemplate="%{z:.3g}" if h * w <= 121 else None,
+        textfont=dict(size=t.cell_text, color=T.INK),
         hovertemplate="tap (%{y}, %{x})<br>weight %{z:.5g}<extra></extra>"))
     hl = {}
     if taps:
-        hl["window"] = [(t[0], t[1]) if len(t) == 2 else (0, t[0]) for t in taps]
+        hl["window"] = [(tp[0], tp[1]) if len(tp) == 2 else (0, tp[0]) for tp in taps]
     if pad_taps:
-        hl["pad"] = [(t[0], t[1]) if len(t) == 2 else (0, t[0]) for t in pad_taps]
+        hl["pad"] = [(tp[0], tp[1]) if len(tp) == 2 else (0, tp[0]) for tp in pad_taps]
     shapes = []
     for kind, cells in hl.items():
-        shapes += _rects(cells, kind, width=3)
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), shapes=shapes, height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), dragmode=False)
-    _finish_image_axes(fig, h, w)
+        shapes += _rects(cells, kind, t)
+    fig.update_layout(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
+                      height=t.panel_height, margin=_margins(t), dragmode=False,
+                      legend=_legend(t), showlegend=True, **T.figure_style(t))
+    _finish_image_axes(fig, t)
+    fig.update_xaxes(dtick=1)
+    fig.update_yaxes(dtick=1)
     return fig
-
-
-def layout_figure(in_shape: tuple, out_shape: tuple, data_format: str, rank: int) -> go.Figure:
-    """A strip showing which axis is which in the input and output tensors."""
-    names = list(AXIS_SHORT[rank])
-    axes = (["batch"] + names + ["channels"] if data_format == "channels_last"
-            else ["batch", "channels"] + names)
-    fig = go.Figure()
-    for row, (label, shape) in enumerate((("input", in_shape), ("output", out_shape))):
-        for i, (ax, n) in enumerate(zip(axes, shape)):
-            color = "#ffd166" if ax == "channels" else ("#cfd8dc" if ax == "batch" else "#8ecae6")
-            fig.add_shape(type="rect", x0=i, x1=i + 0.95, y0=-row, y1=-row + 0.8,
-                          fillcolor=color, line=dict(width=0))
-            fig.add_annotation(x=i + 0.475, y=-row + 0.4, text=f"{ax}<br><b>{n}</b>",
-                               showarrow=False, font=dict(size=12))
-        fig.add_annotation(x=-0.1, y=-row + 0.4, text=label, showarrow=False, xanchor="right")
-    fig.update_xaxes(visible=False, range=[-1.2, len(axes)])
-    fig.update_yaxes(visible=False, range=[-1.1, 0.9])
-    fig.update_layout(height=150, margin=dict(l=10, r=10, t=10, b=10), dragmode=False)
-    return fig
-
-
-def to_png(maps: np.ndarray, shared: bool = True, max_cols: int = 4, scale: int = 1) -> bytes:
-    """Feature maps ``(channels, rows, cols)`` tiled into one grayscale PNG (1-px gaps)."""
-    import io
-
-    from PIL import Image
-
-    n, h, w = maps.shape
-    cols = min(n, max_cols)
-    rows = math.ceil(n / cols)
-    canvas = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), 255, np.uint8)
-    lo, hi = float(maps.min()), float(maps.max())
-    for i in range(n):
-        m = maps[i]
-        a, b = (lo, hi) if shared else (float(m.min()), float(m.max()))
-        img = np.zeros_like(m) if b <= a else (m - a) / (b - a)
-        r, c = divmod(i, cols)
-        canvas[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = (
-            np.clip(img, 0, 1) * 255).astype(np.uint8)
-    im = Image.fromarray(canvas)
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    return buf.getvalue()

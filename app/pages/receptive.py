@@ -1,9 +1,10 @@
 """Receptive-field view: which input cells one output cell sees, and how much each counts.
 
 For the current layer (repeated ``n`` times, optionally followed by a second layer) the
-page shows the arithmetic table (Araujo et al.: size, jump, start, effective padding, exact
-fractions after upsampling), the exact contribution map of one output position over the
-input (all-ones kernels by default, or the layer's real weights, optionally the true
+page shows the arithmetic table per axis (Araujo et al.; every quantity named in words:
+field size, step between neighbouring outputs' fields (jump), first input cell seen by
+output 0 (start), effective padding, exact fractions after upsampling), the exact
+contribution map of one output position over the input (all-ones kernels by default, or the layer's real weights, optionally the true
 gradient at the shown input) with the field's outline and the table's theoretical box, a
 sentence in words, and the theoretical-vs-effective growth with depth (Luo et al.).
 
@@ -17,15 +18,16 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
 
-from app.state import extra_value
-
+from app import theme as T
 from app.figures import receptive as F
+from app.state import extra_value
 from engine import shapes
+from engine.geometry import AXIS_NAMES, AXIS_SHORT
 from engine.layers import LAYER_CLASSES
 from engine.pooling import POOLING_CLASSES
-from engine.geometry import AXIS_SHORT
 from engine.receptive import (ReceptivePlan, describe_field, effective_fraction,
                               erf_growth)
 from engine.receptive._table import build_table
@@ -53,13 +55,26 @@ ADDITIONS = {
 }
 _CHANNELS_LAST_ONLY = ("UpSampling1D", "Cropping1D")
 
-COLUMNS = {
-    "position": "#", "layer": "layer", "axis": "axis", "output_size": "output",
-    "kernel": "kernel", "stride": "stride", "pad": "pad (before, after)", "size": "size r",
-    "jump": "jump S", "start": "start u₀", "centre": "centre of output 0",
-    "padding": "eff. padding P", "exact": "exact size", "clipped": "clipped (start, end)",
-    "empty": "empty", "clipped_by": "clipped by", "note": "note",
+#: The arithmetic table's quantities (record key → row label in words), per layer: first
+#: the layer's own numbers, then the field of the layers up to it.
+QUANTITIES = {
+    "output_size": "cells of this layer's output",
+    "kernel": "window of this layer (cells)",
+    "stride": "stride of this layer",
+    "pad": "zeros this layer adds (before, after)",
+    "size": "field size (cells)",
+    "jump": "step between neighbouring outputs' fields (jump)",
+    "start": "first input cell seen by output 0 (start)",
+    "centre": "centre of output 0's field",
+    "padding": "cells output 0's field reaches before the input (effective padding)",
+    "exact": "cells from first to last read, over all outputs (exact size)",
+    "clipped": "outputs whose field is cut (at the start, at the end)",
+    "empty": "outputs that see no input cell",
+    "clipped_by": "what cuts them",
 }
+
+#: Height of a dataframe row (CSS px): tables are as tall as their rows, never scrolled.
+ROW_PX = 35
 
 
 # --------------------------------------------------------------------------- URL extras
@@ -179,23 +194,55 @@ def _on_click(rank, table, out_spatial):
 
 # --------------------------------------------------------------------------- render
 
-def _table_frame(table, names):
-    rows = []
-    for r in table.records(text=True):
-        rows.append({
-            COLUMNS["position"]: r["position"], COLUMNS["layer"]: r["class_name"],
-            COLUMNS["axis"]: names[r["axis"]], COLUMNS["output_size"]: r["output_size"],
-            COLUMNS["kernel"]: r["kernel"], COLUMNS["stride"]: r["stride"],
-            COLUMNS["pad"]: r["pad"], COLUMNS["size"]: r["size"], COLUMNS["jump"]: r["jump"],
-            COLUMNS["start"]: r["start"], COLUMNS["centre"]: r["centre"],
-            COLUMNS["padding"]: r["padding"],
-            COLUMNS["exact"]: (str(r["size_min"]) if r["size_min"] == r["size_max"]
-                               else f"{r['size_min']}..{r['size_max']}"),
-            COLUMNS["clipped"]: f"{r['clipped_before']}, {r['clipped_after']}",
-            COLUMNS["empty"]: r["empty"], COLUMNS["clipped_by"]: _short(r["clipped_by"]),
-            COLUMNS["note"]: r["note"],
-        })
-    return rows
+def _cell(r: dict, key: str) -> str:
+    """One record's value of ``key`` as the table shows it."""
+    if key == "exact":
+        return (str(r["size_min"]) if r["size_min"] == r["size_max"]
+                else f"{r['size_min']} to {r['size_max']}")
+    if key == "clipped":
+        return f"{r['clipped_before']}, {r['clipped_after']}"
+    if key == "clipped_by":
+        return _short(r["clipped_by"]) or "—"
+    return str(r[key])
+
+
+def axis_frame(table, axis: int) -> pd.DataFrame:
+    """The arithmetic of one axis: a row per quantity (in words), a column per layer."""
+    records = [r for r in table.records(text=True) if r["axis"] == axis]
+    columns = {f"{r['position'] + 1}. {r['class_name']}": [_cell(r, k) for k in QUANTITIES]
+               for r in records}
+    return pd.DataFrame(columns, index=list(QUANTITIES.values()))
+
+
+def _notes(table, names) -> list[str]:
+    """The table's notes (asymmetric padding, unread cells, fractions), one per line."""
+    return [f"- {r['position'] + 1}. {r['class_name']}, {names[r['axis']]}: {r['note']}"
+            for r in table.records(text=True) if r["note"]]
+
+
+def axis_summary(table, axis: int, name: str) -> str:
+    """The whole stack's field along one axis in a sentence, with the table's numbers."""
+    row = table.final(axis)
+    d = row.as_dict(True)
+    return (f"**Along the {name}**: each output sees {d['size']} input cells; output *o*'s "
+            f"field starts at input cell {d['start']} + *o*·{d['jump']} (neighbouring outputs' "
+            f"fields are {d['jump']} cell(s) apart).")
+
+
+def _arithmetic(table, names) -> None:
+    """The receptive-field arithmetic, axis by axis, in words."""
+    st.markdown("**Arithmetic** (Araujo, Norris & Sim, Distill 2019): for the layers up to "
+                "each column, output *o* reads input cells inside [start + o·jump, start + "
+                "o·jump + field size − 1]; fractions appear after transposed convolutions and "
+                "upsampling.")
+    full = AXIS_NAMES[len(names)]
+    for axis in range(len(names)):
+        st.markdown(axis_summary(table, axis, full[axis]))
+        st.dataframe(axis_frame(table, axis), width="stretch",
+                     height=ROW_PX * (len(QUANTITIES) + 2))
+    notes = _notes(table, names)
+    if notes:
+        st.markdown("\n".join(notes))
 
 
 def _short(text, limit=3):
@@ -216,15 +263,15 @@ def _stack_label(plan, repeat, add):
 
 def _controls():
     """Repeat / second layer / weights / at-this-input widgets → their values."""
-    c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+    c1, c2 = st.columns([1, 2])
     repeat = c1.number_input("Repeat the layer", 1, MAX_REPEAT, key="rf_repeat", step=1,
                              help="Stack n copies of the current layer.")
     add = c2.selectbox("Then add", list(ADDITIONS), key="rf_add",
                        format_func=lambda k: ADDITIONS[k][0])
-    weights = c3.radio("Weights", ("ones", "actual"), key="rf_weights", horizontal=True,
+    weights = st.radio("Weights", ("ones", "actual"), key="rf_weights", horizontal=True,
                        format_func={"ones": "all ones (theoretical)",
                                     "actual": "the layer's weights (effective)"}.get)
-    use_x = c4.checkbox("at this input", key="rf_x", disabled=weights != "actual",
+    use_x = st.checkbox("at this input", key="rf_x", disabled=weights != "actual",
                         help="Gradient of the real network at the shown input: activation "
                              "derivatives and max-pooling routes at the forward values. "
                              "Off: activations count as identity.")
@@ -253,7 +300,6 @@ def _position(plan, names) -> tuple:
     ss = st.session_state
     rank = plan.rank
     st.markdown("**Output position**" + (" (or click the map)" if rank <= 2 else ""))
-    cols = st.columns(rank)
     index = []
     for a, n in enumerate(plan.output_spatial):
         key = f"rf_pos_{a}"
@@ -261,9 +307,9 @@ def _position(plan, names) -> tuple:
             ss[key] = n // 2
         ss[key] = int(min(max(int(ss[key]), 0), n - 1))
         if n > 1:
-            index.append(int(cols[a].slider(f"output {names[a]}", 0, n - 1, key=key)))
+            index.append(int(st.slider(f"output {names[a]}", 0, n - 1, key=key)))
         else:
-            cols[a].caption(f"output {names[a]}: 0 (1 cell)")
+            st.caption(f"output {names[a]}: 0 (1 cell)")
             index.append(0)
     return tuple(index)
 
@@ -282,6 +328,7 @@ def _field_section(ctx, plan, table, index, weights, use_x, names):
         st.error(str(exc))
         return None
     theory = F.theory_box(table, index)
+    t = T.theme(bool(ss.get("present")))
     if rank == 3:
         box = plan.field_box(index)
         depth_default = (box[0][0] + box[0][1]) // 2 if box else plan.input_spatial[0] // 2
@@ -289,20 +336,21 @@ def _field_section(ctx, plan, table, index, weights, use_x, names):
             ss["rf_depth"] = int(depth_default)
             ss["rf_depth_for"] = index
         d = st.slider("input depth slice", 0, plan.input_spatial[0] - 1, key="rf_depth")
-        fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names)
-        st.plotly_chart(fig, key="rf_plot3", config={"displaylogo": False})
+        fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names, t=t)
+        st.plotly_chart(fig, key="rf_plot3", theme=None, config={"displaylogo": False})
     else:
         zoom = st.toggle("Zoom on the field", value=True, key="rf_zoom")
-        fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom)
-        st.plotly_chart(fig, key="rf_plot",
+        fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom, t=t)
+        st.plotly_chart(fig, key="rf_plot", theme=None,
                         on_select=lambda: _on_click(rank, table, plan.output_spatial),
                         selection_mode="points", config={"displaylogo": False})
     st.markdown(words[0].upper() + words[1:])
     outside = [f"{names[a]} {lo:g}..{hi:g}" for a, (lo, hi) in enumerate(theory)]
     cut = [a for a, (lo, hi) in enumerate(theory)
            if lo < 0 or hi > plan.input_spatial[a] - 1]
-    st.caption("Black outline: the exact field (non-zero cells). Dashed red: the table's "
-               f"theoretical box for this output ({', '.join(outside)})"
+    st.caption("Solid black outline, labelled “exact field”: the cells that contribute. "
+               "Dashed blue box, labelled “theoretical field”: the table's box for this output "
+               f"({', '.join(outside)})"
                + (f"; it reaches past the input along {', '.join(names[a] for a in cut)}, "
                   "where the padding zeros are." if cut else ".")
                + (" Weights: all ones, biases 0, activations identity; max pooling counts "
@@ -314,15 +362,17 @@ def _effective_section(ctx, plan, cmap) -> None:
     with st.expander("Theoretical vs effective field (Luo et al., 2016)"):
         stats = effective_fraction(cmap, 0.95)
         st.markdown(
-            f"95 % of this output's contribution comes from **{stats['effective_cells']}** of "
-            f"its **{stats['theoretical_cells']}** cells ({stats['fraction']:.0%}). For n "
+            f"95% of this output's contribution comes from **{stats['effective_cells']}** of "
+            f"its **{stats['theoretical_cells']}** contributing cells ({stats['fraction']:.0%} "
+            "of them). For n "
             "stacked layers the theoretical field grows like n, the effective one like √n.")
         if st.checkbox("Show the growth with depth", key="rf_growth"):
             depths = _growth_depths(ctx, plan)
             if len(depths) >= 2:
                 growth = erf_growth(lambda n: _make_stack(ctx, n, "none"),
                                     tuple(ctx.x.shape), depths, 0.95, "ones")
-                st.plotly_chart(F.growth_figure(growth), key="rf_growth_fig",
+                t = T.theme(bool(st.session_state.get("present")))
+                st.plotly_chart(F.growth_figure(growth, t=t), key="rf_growth_fig", theme=None,
                                 config={"displaylogo": False})
             else:
                 st.caption("The layer cannot be stacked deep enough on this input.")
@@ -333,24 +383,23 @@ def render(ctx) -> dict[str, str]:
     rank, names = ctx.rank, AXIS_SHORT[ctx.rank]
     _seed_widgets(ctx, rank)
     st.subheader("Receptive field")
-    st.caption("Which input cells one output cell depends on, and how much. The map is the "
-               "exact gradient of the output cell (summed over channels) with respect to the "
-               "input, summed over input channels, computed by transposed (backward) kernels.")
-    repeat, add, weights, use_x = _controls()
-    planned = _plan_or_layer(ctx, repeat, add)
-    if planned is None:
-        return {}
-    plan, table = planned
-    st.markdown(f"**Stack:** {_stack_label(plan, repeat, add)}")
-    index = _position(plan, names)
-    cmap = _field_section(ctx, plan, table, index, weights, use_x, names)
+    pic, side = st.columns([3, 2])
+    with side:
+        st.caption("Which input cells one output cell depends on, and how much: the exact "
+                   "gradient of the output cell (summed over channels) with respect to the "
+                   "input, summed over input channels.")
+        repeat, add, weights, use_x = _controls()
+        planned = _plan_or_layer(ctx, repeat, add)
+        if planned is None:
+            return {}
+        plan, table = planned
+        st.markdown(f"**Stack:** {_stack_label(plan, repeat, add)}")
+        index = _position(plan, names)
+    with pic:
+        cmap = _field_section(ctx, plan, table, index, weights, use_x, names)
     if cmap is None:
         return {}
-    st.markdown("**Arithmetic** (Araujo, Norris & Sim, Distill 2019): for the layers up to "
-                "each row, output *o* reads input cells inside "
-                "[start + o·jump, start + o·jump + size − 1]; fractions appear after "
-                "transposed convolutions and upsampling.")
-    st.dataframe(_table_frame(table, names), hide_index=True, width="stretch")
+    _arithmetic(table, names)
     _effective_section(ctx, plan, cmap)
     return url_params(rank)
 

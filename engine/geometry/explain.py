@@ -72,7 +72,7 @@ def _conv_axis(op, axis, padding) -> AxisDerivation:
     formula = (f"⌊(i + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1 = "
                f"⌊({i} + {before} + {pa} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}")
     span = shapes.effective_kernel(k, d)
-    window = f"the window spans d·(k − 1) + 1 = {span} cells"
+    window = f"the window spans d·(k − 1) + 1 = {_cells(span, 'cells')}"
     if padding == "valid":
         words = f"valid: no zeros are added; {window} and fits {o} times stepping by {s}."
         if after < 0:
@@ -182,12 +182,12 @@ def _kernel_term(g, w) -> Term:
     size = "×".join(map(str, k))
     if g.kind == "conv":
         per = "input channels per group" if layer.groups > 1 else "input channels"
-        return Term("kernel", w.shape, f"kernel {size} × {c // layer.groups} {per} × "
-                    f"{layer.filters} filters")
+        return Term("kernel", w.shape, f"kernel {size} × {_cells(c // layer.groups, per)} × "
+                    f"{_cells(layer.filters, 'filters')}")
     if g.kind == "transpose":
-        return Term("kernel", w.shape, f"kernel {size} × {layer.filters} filters × {c} "
-                    "input channels")
-    return Term("depthwise", w.shape, f"kernel {size} × {c} input channels × "
+        return Term("kernel", w.shape, f"kernel {size} × {_cells(layer.filters, 'filters')} × "
+                    f"{_cells(c, 'input channels')}")
+    return Term("depthwise", w.shape, f"kernel {size} × {_cells(c, 'input channels')} × "
                 f"depth_multiplier {layer.depth_multiplier}")
 
 

@@ -113,7 +113,7 @@ def describe_field(layers_or_plan, input_shape=None, index=None, weights="ones",
     ``layers_or_plan`` may be a :class:`ReceptivePlan` (then ``input_shape`` is ignored);
     ``cmap`` / ``mask`` may be passed when already computed for this index.
     Example: ``"output (3, 4) sees input rows 2..8, cols 3..9: 49 cells (of a 7 × 7 box);
-    95 % of the contribution comes from 21 of them."``
+    95% of the contribution comes from 21 of them (43% of the field's 49 cells)."``
     """
     plan = layers_or_plan if isinstance(layers_or_plan, ReceptivePlan) else ReceptivePlan(
         layers_or_plan, input_shape)
@@ -132,6 +132,7 @@ def describe_field(layers_or_plan, input_shape=None, index=None, weights="ones",
     text += f" (of a {dims} box)" if plan.rank > 1 or cells != box[0][1] - box[0][0] + 1 else ""
     stats = effective_fraction(cmap, mass)
     if stats["effective_cells"]:
+        share = stats["effective_cells"] / max(cells, 1)
         text += (f"; {mass:.0%} of the contribution comes from {stats['effective_cells']} of "
-                 f"them ({stats['fraction']:.0%})")
+                 f"them ({share:.0%} of the field's {cells} cells)")
     return text + "."

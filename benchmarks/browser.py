@@ -1,0 +1,278 @@
+"""What a person waits for, in a real browser: ``python -m benchmarks.browser``.
+
+For each scenario, Debian's chromium (Playwright, headless) opens a shared link against
+``streamlit run app/main.py`` and records:
+
+- ``open s``: navigation start → the page's last Plotly chart drawn and stable (no DOM
+  change in the charts for 400 ms), with the expected ``Output shape`` text on screen;
+- ``input→picture ms``: for an interaction (typing a new ``filters`` and Enter), the time from
+  the keydown event (``performance.now()`` in the page) to the last chart mutation of the
+  rerun — i.e. until the new picture is drawn (median of ``--repeat``);
+- ``kB sent``: WebSocket bytes the server sent for that interaction (median);
+- ``server CPU ms``: user + system CPU time of the server process for that interaction
+  (``/proc/<pid>/stat``; median).
+
+``--compare REV`` measures ``REV`` (a git revision, checked out with ``git worktree`` in a
+temporary folder and run with ``PYTHONPATH`` pointing at it) and the working tree in the same
+run, alternating, and prints both rows with the ratio. ``--cold`` also measures the very first
+page of a fresh server with an empty Numba cache (``NUMBA_CACHE_DIR`` set to a new folder).
+Only 127.0.0.1 is contacted; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A shared link, the text that proves it rendered, and an optional ``filters`` change
+    with the text that proves the rerun finished."""
+
+    name: str
+    query: str
+    ready_text: str
+    new_filters: str | None = None
+    changed_text: str | None = None
+
+
+SCENARIOS = (
+    Scenario("explore: photo, Conv2D(4, 3)", "", "Output shape:", "8", "Output shape:"),
+    Scenario("animate: Conv2D(4, 3)", "?view=animate", "Animate Conv2D"),
+    Scenario("receptive: Conv2D(4, 3)", "?view=receptive", "Receptive field", "8",
+             "Receptive field"),
+    Scenario("stack: example", "?view=stack", "Shape debugger"),
+)
+
+_OBSERVER = """() => {
+  window.__last = performance.now(); window.__keydown = null;
+  document.addEventListener('keydown', () => { window.__keydown = performance.now(); },
+                            true);
+  new MutationObserver(() => { window.__last = performance.now(); })
+    .observe(document, {subtree: true, childList: true, attributes: true,
+                        characterData: true});
+}"""
+
+
+# --------------------------------------------------------------------------- server
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app/main.py`` from ``root`` on a free loopback port."""
+
+    def __init__(self, root: Path, cache_dir: str | None = None):
+        self.port = _free_port()
+        env = dict(os.environ, PYTHONPATH=str(root), PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+        if cache_dir:
+            env["NUMBA_CACHE_DIR"] = cache_dir
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port",
+             str(self.port), "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 120.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("streamlit did not become healthy within 120 s")
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# --------------------------------------------------------------------------- browser
+
+class Probe:
+    """One Chromium page with a WebSocket byte counter and a DOM-mutation clock."""
+
+    def __init__(self, browser):
+        self.page = browser.new_page(viewport={"width": 1366, "height": 768})
+        self.received = 0
+        self.page.on("websocket", lambda ws: ws.on(
+            "framereceived", lambda payload: self._count(payload)))
+
+    def _count(self, payload) -> None:
+        self.received += len(payload)
+
+    def settle(self, quiet_ms: int = 400, timeout_s: float = 60.0) -> float:
+        """Wait until the page has not changed for ``quiet_ms``; the last change's time."""
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            last, now = self.page.evaluate("() => [window.__last, performance.now()]")
+            if now - last >= quiet_ms:
+                return last
+            self.page.wait_for_timeout(100)
+        raise TimeoutError("the page kept changing")
+
+    def open(self, url: str, ready: str) -> float:
+        """Seconds from navigation start to the settled first picture."""
+        self.page.add_init_script(f"({_OBSERVER})()")
+        self.page.goto(url)
+        self.page.get_by_text(ready).first.wait_for(timeout=120_000)
+        self.page.wait_for_function(
+            "document.querySelectorAll('.stPlotlyChart .main-svg, .stCode').length > 0",
+            timeout=120_000)
+        return self.settle() / 1000.0
+
+    def change_filters(self, value: str, server: Server) -> tuple[float, int, float]:
+        """(ms from keydown to the last redraw, bytes received, server CPU s)."""
+        box = self.page.get_by_label("filters", exact=True)
+        box.fill(value)
+        self.settle()
+        cpu0, bytes0 = server.cpu_seconds(), self.received
+        box.press("Enter")
+        self.page.wait_for_timeout(200)
+        last = self.settle()
+        keydown = self.page.evaluate("() => window.__keydown")
+        return last - keydown, self.received - bytes0, server.cpu_seconds() - cpu0
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@dataclass
+class Result:
+    scenario: str
+    label: str
+    open_s: float
+    latency_ms: float | None = None
+    kb: float | None = None
+    cpu_ms: float | None = None
+
+
+def measure(browser, server: Server, sc: Scenario, label: str, repeat: int) -> Result:
+    probe = Probe(browser)
+    try:
+        opened = probe.open(server.url + "/" + sc.query, sc.ready_text)
+        result = Result(sc.name, label, opened)
+        if sc.new_filters is None:
+            return result
+        runs = [probe.change_filters(v, server)
+                for _, v in zip(range(repeat), [sc.new_filters, "4"] * repeat)]
+        result.latency_ms = statistics.median(r[0] for r in runs)
+        result.kb = statistics.median(r[1] for r in runs) / 1000
+        result.cpu_ms = statistics.median(r[2] for r in runs) * 1000
+        return result
+    finally:
+        probe.close()
+
+
+# --------------------------------------------------------------------------- runs
+
+def _worktree(rev: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="convlab-rev-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
+                   check=True, capture_output=True)
+    return path
+
+
+def _fmt(v, spec) -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def _table(results: list[Result]) -> str:
+    head = "| scenario | code | open s | input→picture ms | kB sent | server CPU ms |"
+    rows = [head, "|" + "---|" * 6]
+    for r in results:
+        rows.append(f"| {r.scenario} | {r.label} | {r.open_s:.2f} | "
+                    f"{_fmt(r.latency_ms, '.0f')} | {_fmt(r.kb, '.0f')} | "
+                    f"{_fmt(r.cpu_ms, '.0f')} |")
+    return "\n".join(rows)
+
+
+def cold_start(root: Path, label: str, browser) -> str:
+    cache = tempfile.mkdtemp(prefix="convlab-numba-")
+    server = Server(root, cache_dir=cache)
+    try:
+        probe = Probe(browser)
+        opened = probe.open(server.url + "/", "Output shape:")
+        probe.close()
+        return f"{label}: first page with an empty Numba cache {opened:.1f} s after navigation"
+    finally:
+        server.stop()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--compare", metavar="REV", help="also measure this git revision")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--cold", action="store_true")
+    p.add_argument("--only", default="", help="scenarios whose name contains this text")
+    p.add_argument("--no-tree", action="store_true",
+                   help="with --compare: measure only the revision")
+    args = p.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    roots = [] if args.no_tree and args.compare else [("working tree", ROOT)]
+    if args.compare:
+        roots.insert(0, (args.compare, _worktree(args.compare)))
+    servers = {label: Server(root) for label, root in roots}
+    results, notes = [], []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            for sc in SCENARIOS:
+                if args.only not in sc.name:
+                    continue
+                print(f"measuring {sc.name}", file=sys.stderr, flush=True)
+                for label, _ in roots:
+                    measure(browser, servers[label], sc, label, 1)  # warm caches
+                for label, _ in roots:
+                    results.append(measure(browser, servers[label], sc, label, args.repeat))
+            if args.cold:
+                notes = [cold_start(root, label, browser) for label, root in roots]
+            browser.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+        for label, root in roots:
+            if root != ROOT:
+                subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT,
+                               capture_output=True)
+    print(_table(results))
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
