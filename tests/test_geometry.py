@@ -19,21 +19,10 @@ from engine import geometry as G
 from engine.layers import LAYER_CLASSES
 from engine.pooling import POOLING_CLASSES
 from engine.receptive import receptive_field_mask
-from tests.test_keras_conformance import (RANK, conv_case, conv_layer_names, pad_crop_case,
-                                          upsampling_case)
+from tests.test_keras_conformance import case_for
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
-
-
-def _strategy(cls_name):
-    for name, rank, kind in conv_layer_names():
-        if name == cls_name:
-            return conv_case(rank, kind)
-    family, suffix = cls_name[:-2], cls_name[-2:]
-    if family == "UpSampling":
-        return upsampling_case(RANK[suffix])
-    return pad_crop_case(RANK[suffix], family)
 
 
 def _geometry_or_skip(cls_name, kwargs, shape):
@@ -64,7 +53,7 @@ def _read_mask(g, cell):
 @pytest.mark.parametrize("cls_name", sorted(LAYER_CLASSES))
 def test_reads_equal_the_support_of_the_contribution_map(cls_name):
     @SETTINGS
-    @given(_strategy(cls_name), st.data())
+    @given(case_for(cls_name), st.data())
     def check(case, data):
         kwargs, x = case
         layer, g = _geometry_or_skip(cls_name, kwargs, x.shape)
@@ -105,7 +94,7 @@ def _probe(layer, g):
 @pytest.mark.parametrize("cls_name", sorted(LAYER_CLASSES))
 def test_reads_equal_forward_probing_of_the_kernels(cls_name):
     @SETTINGS
-    @given(_strategy(cls_name))
+    @given(case_for(cls_name))
     def check(case):
         kwargs, x = case
         kwargs = {**kwargs, "activation": None} if "activation" in kwargs else kwargs
@@ -122,7 +111,7 @@ def test_reads_equal_forward_probing_of_the_kernels(cls_name):
 @pytest.mark.parametrize("cls_name", sorted(LAYER_CLASSES))
 def test_feeds_inverts_reads(cls_name):
     @SETTINGS
-    @given(_strategy(cls_name), st.data())
+    @given(case_for(cls_name), st.data())
     def check(case, data):
         kwargs, x = case
         _, g = _geometry_or_skip(cls_name, kwargs, x.shape)
@@ -154,7 +143,7 @@ def _keras_layer(cls_name, kwargs, shape):
 @pytest.mark.parametrize("cls_name", sorted(LAYER_CLASSES))
 def test_weights_and_params_equal_keras(cls_name):
     @settings(SETTINGS, max_examples=12)
-    @given(_strategy(cls_name))
+    @given(case_for(cls_name))
     def check(case):
         kwargs, x = case
         layer, g = _geometry_or_skip(cls_name, kwargs, x.shape)
@@ -283,7 +272,7 @@ def test_derivations_and_breakdowns_add_up(cls_name):
     from engine.geometry import explain as E
 
     @SETTINGS
-    @given(_strategy(cls_name))
+    @given(case_for(cls_name))
     def check(case):
         kwargs, x = case
         layer, g = _geometry_or_skip(cls_name, kwargs, x.shape)

@@ -24,24 +24,12 @@ from app.context import Selection
 from app.pages import explore
 from engine.geometry import geometry, input_link, output_link
 from engine.layers import LAYER_CLASSES
-from tests.test_keras_conformance import (RANK, conv_case, conv_layer_names, pad_crop_case,
-                                          upsampling_case)
+from tests.test_keras_conformance import case_for
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
 LINK = re.compile(r"^(Output|Input) cell \(")
-
-
-def _case(cls_name):
-    """The conformance tests' strategy of (kwargs, x) for ``cls_name``."""
-    for name, rank, kind in conv_layer_names():
-        if name == cls_name:
-            return conv_case(rank, kind)
-    family, suffix = cls_name[:-2], cls_name[-2:]
-    if family == "UpSampling":
-        return upsampling_case(RANK[suffix])
-    return pad_crop_case(RANK[suffix], family)
 
 
 def _hull(cells):
@@ -66,7 +54,7 @@ def test_explore_links_are_the_geometry(cls_name):
     checked = []
 
     @SETTINGS
-    @given(case=_case(cls_name), data=st.data())
+    @given(case=case_for(cls_name), data=st.data())
     def check(case, data):
         kwargs, x = case
         layer, g = _layer_and_geometry(cls_name, kwargs, x.shape)

@@ -133,6 +133,17 @@ def upsampling_case(draw, rank):
     return kwargs, x
 
 
+def case_for(cls_name):
+    """The strategy of ``(kwargs, x)`` for one of the 19 layer class names."""
+    for name, rank, kind in conv_layer_names():
+        if name == cls_name:
+            return conv_case(rank, kind)
+    family, suffix = cls_name[:-2], cls_name[-2:]
+    if family == "UpSampling":
+        return upsampling_case(RANK[suffix])
+    return pad_crop_case(RANK[suffix], family)
+
+
 @pytest.mark.parametrize("kind", ["Cropping", "ZeroPadding", "UpSampling"])
 @pytest.mark.parametrize("suffix", list(RANK))
 def test_reshaping_family_matches_keras(kind, suffix):

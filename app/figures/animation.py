@@ -376,19 +376,19 @@ def _row_cells(ps: list) -> int:
     return max(p.shape[0] for p in ps)
 
 
-def _wrap_rows(panels: list, avail: float, t: Theme, wrap_px: float,
-               merged: bool = False) -> list:
-    """Panels grouped by their ``row`` (all in one when ``merged``); a row too wide for
-    cells of ``wrap_px`` pixels wraps onto several rows."""
+def wrap_rows(panels: list, width_of, avail: float, gap: float, merged: bool = False) -> list:
+    """Panels grouped by their ``row`` (all in one when ``merged``), each group wrapped onto
+    several rows where its panels (``width_of(panel)`` pixels each, ``gap`` apart) are wider
+    than ``avail`` pixels."""
     rows = []
     for r in sorted({p.row for p in panels}) if not merged else [None]:
         cur, used = [], 0.0
         for p in [p for p in panels if merged or p.row == r]:
-            need = _slot_cells(p, wrap_px, t) * wrap_px + (GAP_PX if cur else 0)
+            need = width_of(p) + (gap if cur else 0)
             if cur and used + need > avail:
                 rows.append(cur)
                 cur, used = [], 0.0
-                need -= GAP_PX
+                need -= gap
             cur.append(p)
             used += need
         rows.append(cur)
@@ -419,7 +419,8 @@ def _grid(panels: list, titles: list, height: Optional[int], bottom: int, max_wi
     room = max_height - TITLE_TOP - bottom - above
     # the rows wrapped for the cell size that comes out largest
     rows, cell = max(((rs, _cell_px(rs, avail, room, t)) for rs in
-                      [_wrap_rows(panels, avail, t, px, merged) for merged in (False, True)
+                      [wrap_rows(panels, lambda p, px=px: _slot_cells(p, px, t) * px, avail,
+                                 GAP_PX, merged) for merged in (False, True)
                        for px in WRAP_CELL_PX]),
                      key=lambda rc: rc[1])
     plot_w = max(max(sum(_slot_cells(p, cell, t) for p in ps) * cell

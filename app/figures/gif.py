@@ -19,7 +19,7 @@ import numpy as np
 import plotly.colors as pc
 from PIL import Image, ImageDraw, ImageFont
 
-from app.figures.animation import CATEGORY_COLORS, CATEGORY_TEXT, panels_of
+from app.figures.animation import CATEGORY_COLORS, CATEGORY_TEXT, panels_of, wrap_rows
 from app.figures.animation import fmt as cell_fmt
 from app.theme import EMPTY_CELL, INK, OUTLINES, Theme, theme
 from engine.animate import Animation
@@ -123,19 +123,7 @@ def _slot(p, cell: float, t: Theme) -> float:
 
 def _rows(panels: list, cell: float, width: int, t: Theme) -> list:
     """Panels grouped by their ``row`` and wrapped to ``width`` pixels."""
-    rows = []
-    for r in sorted({p.row for p in panels}):
-        cur, used = [], 0.0
-        for p in [p for p in panels if p.row == r]:
-            need = _slot(p, cell, t) + (GAP if cur else 0)
-            if cur and used + need > width:
-                rows.append(cur)
-                cur, used = [], 0.0
-                need -= GAP
-            cur.append(p)
-            used += need
-        rows.append(cur)
-    return rows
+    return wrap_rows(panels, lambda p: _slot(p, cell, t), width, GAP)
 
 
 def _place(panels: list, cell: float, avail: float, top: int, t: Theme) -> tuple:
