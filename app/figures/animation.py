@@ -252,8 +252,8 @@ def _wrap(text: str, width: int) -> str:
     """Break each ``<br>``-separated line of a title at spaces to at most ``width`` chars
     (tags such as ``<b>`` are not counted)."""
     out = []
-    for line in text.split("<br>"):
-        words, cur, cur_len = line.split(" "), [], 0
+    for part in text.split("<br>"):
+        words, cur, cur_len = part.split(" "), [], 0
         for word in words:
             visible = len(word.replace("<b>", "").replace("</b>", ""))
             if cur and cur_len + 1 + visible > width:

@@ -467,7 +467,7 @@ def _gif_button(ctx: ViewContext, weights, x_small, granularity, view, display, 
 
 def _render_field(ctx: ViewContext, x_small: np.ndarray, picture) -> None:
     """The receptive-field mode's widgets here, its figure in ``picture``."""
-    ss, rank = st.session_state, ctx.rank
+    rank = ctx.rank
     _clamp("anim_depth", 1, MAX_DEPTH, 1)
     depth = st.number_input("Layers in the stack (the same layer repeated)", 1, MAX_DEPTH,
                             step=1, key="anim_depth")
