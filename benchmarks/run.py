@@ -14,7 +14,8 @@ Protocol (see benchmarks/common.py): 2 threads for both libraries, glibc malloc 
 returning memory (the script re-executes itself with the variables set), minimum over
 alternating runs, each case started once the CPUs are idle (up to a minute's wait; the
 machine may be shared). Options: ``--threads N``, ``--budget SECONDS`` per case, ``--only TEXT``
-(case-name filter), ``--skip kernels,layers,cold``.
+(case-name filter), ``--skip kernels,layers,cold``, ``--json FILE`` (the rows of the first two
+tables, for :mod:`benchmarks.compare`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def _args(argv=None):
     p.add_argument("--budget", type=float, default=1.5, help="seconds of timing per case")
     p.add_argument("--only", default="", help="run cases whose name contains this text")
     p.add_argument("--skip", default="", help="comma list of: kernels, layers, cold")
+    p.add_argument("--json", default="", help="also write the kernel / layer rows to this file")
     return p.parse_args(argv)
 
 
@@ -92,10 +94,12 @@ def main(argv=None):
     print()
     from benchmarks import cases as C
 
+    results = {}
     if "kernels" not in skip:
         cases = [c for c in C.kernel_cases() if args.only in c.name]
         print("Kernels (engine.kernels.conv), times in ms, min over alternating runs")
-        print(table(HEAD, run_cases(cases, args.budget)))
+        results["kernels"] = run_cases(cases, args.budget)
+        print(table(HEAD, results["kernels"]))
         print()
     if "layers" not in skip:
         try:
@@ -104,8 +108,13 @@ def main(argv=None):
             print(f"Layers skipped: {exc}")
         else:
             print("Layers (engine.layers public API; same weights in PyTorch)")
-            print(table(HEAD, run_cases(cases, args.budget)))
+            results["layers"] = run_cases(cases, args.budget)
+            print(table(HEAD, results["layers"]))
             print()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({k: [dict(zip(HEAD, r)) for r in rows] for k, rows in results.items()},
+                      fh, indent=1)
     if "cold" not in skip:
         print("Cold start (fresh interpreter; Numba cache empty = compile, then warm = load)")
         print(table(["layer  input shape", "import s", "cold 1st call s", "import s (warm)",

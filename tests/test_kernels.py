@@ -305,3 +305,220 @@ def test_thread_count_does_not_change_results():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(one, many)
+
+
+# --------------------------------------------------------------------------- layouts
+
+def test_row_kernel_variants_are_bitwise_equal(monkeypatch):
+    """The 8 × 32 register blocks, the filter chunks (large weights) and the runs of
+    consecutive offsets change the loops, never the float32 operations: the results equal
+    those of single 16-filter blocks over the offset table, bit for bit."""
+    cases = [  # (x shape, w shape, strides, padding, groups): pairs, odd block counts,
+        ((1, 12, 11, 40), (3, 3, 40, 40), (1, 1), "same", 1),  # partial second block
+        ((2, 9, 10, 24), (3, 3, 12, 48), (2, 1), "same", 2),  # pairs within a group
+        ((1, 10, 12, 64), (1, 1, 64, 96), (1, 1), "valid", 1),  # 1 × 1: one run of taps
+        ((1, 9, 13, 32), (3, 3, 32, 64), (2, 2), "same", 1),  # stride 2
+        ((1, 20, 9), (5, 9, 33), (1,), "causal", 1),
+    ]
+    results = []
+    for xs, ws, strides, padding, groups in cases:
+        x, w, b = arrays(len(results), xs, ws, ws[-1])
+        rank = len(strides)
+        out = [shapes.conv_output_length(n, k, s, 1, padding)
+               for n, k, s in zip(xs[1:-1], ws[:rank], strides)]
+        pads = [shapes.conv_padding(n, k, s, 1, padding)[0]
+                for n, k, s in zip(xs[1:-1], ws[:rank], strides)]
+        results.append((x, w, b, strides, pads, out, groups))
+    default = [K.conv(x, w, b, s, (1,) * len(s), p, o, g) for x, w, b, s, p, o, g in results]
+    for x, w, b, s, p, o, g in results:
+        run_conv(x, w, b, s, (1,) * len(s), "causal" if len(s) == 1 else
+                 ("valid" if w.shape[0] == 1 else "same"), g)
+    monkeypatch.setattr(K, "CHUNK_WEIGHTS_BYTES", 0)  # every call by filter chunks
+    monkeypatch.setattr(K, "LINEAR_MIN", 1 << 30)  # never runs of offsets
+    monkeypatch.setattr(K, "_PLANS", K._PlanCache(K.PLAN_CACHE_BYTES))  # plans made again
+    chunked = [K.conv(x, w, b, s, (1,) * len(s), p, o, g) for x, w, b, s, p, o, g in results]
+    monkeypatch.setattr(K, "FILTER_CHUNK", 1)  # single blocks only
+    single = [K.conv(x, w, b, s, (1,) * len(s), p, o, g) for x, w, b, s, p, o, g in results]
+    for a, c, d in zip(default, chunked, single):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(a, d)
+
+
+@pytest.mark.parametrize("parallel_from", [0, 1 << 30])
+def test_pad_copy(monkeypatch, parallel_from):
+    """The zero-padded copy (parallel, or NumPy for small inputs): every cell written, the
+    input in the middle."""
+    monkeypatch.setattr(K, "PAD_PARALLEL_BYTES", parallel_from)
+    rng = np.random.default_rng(11)
+    x5 = rng.uniform(-1, 1, (2, 3, 4, 5, 6)).astype(np.float32)
+    extents = ((1, 2), (0, 3), (2, 1))
+    xp, _ = K._pad_input(x5, extents, (0, 0, 0), (1, 1, 1), False)
+    np.testing.assert_array_equal(xp, np.pad(x5, ((0, 0),) + extents + ((0, 0),)))
+
+
+# --------------------------------------------------------------------------- weight cache
+
+def _deep_layer(filters=48, **kwargs):
+    """A Conv2D whose kernel takes the packed weight layout (3 blocks of 16 filters)."""
+    from engine.layers import Conv2D
+
+    layer = Conv2D(filters, 3, padding="same", **kwargs)
+    layer.build((1, 9, 10, 20))
+    return layer
+
+
+def _reference(layer, x):
+    kernel, bias = layer.get_weights()
+    return conv_nd(x, kernel, (1, 1), (1, 1), "same", 1) + bias
+
+
+@pytest.fixture
+def packed_cache(monkeypatch):
+    """A fresh, empty weight cache for the test."""
+    cache = K._PackedWeightCache(K.PACKED_CACHE_BYTES)
+    monkeypatch.setattr(K, "_PACKED", cache)
+    return cache
+
+
+def test_weight_cache_reused_and_invalidated_by_set_weights(packed_cache):
+    layer = _deep_layer()
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (1, 9, 10, 20)).astype(np.float32)
+    y = layer(x)
+    assert_close(y, _reference(layer, x))
+    assert len(packed_cache) == 1
+    layer(x[:, :7])  # another input size: the same layout of the same weights
+    assert len(packed_cache) == 1
+    # new values in the *same* array objects through set_weights
+    kernel, bias = layer.weights[0].value, layer.weights[1].value
+    kernel[...] = rng.uniform(-1, 1, kernel.shape)
+    bias[...] = rng.uniform(-1, 1, bias.shape)
+    layer.set_weights([kernel, bias])
+    assert layer.weights[0].value is kernel  # no copy: only the version tells them apart
+    y2 = layer(x)
+    assert_close(y2, _reference(layer, x))
+    assert not np.array_equal(y, y2)
+    # a new array
+    layer.set_weights([rng.uniform(-1, 1, kernel.shape), bias])
+    assert_close(layer(x), _reference(layer, x))
+    # the kernel array of the first call is gone: its entry too
+    del kernel
+    import gc
+
+    gc.collect()
+    assert len(packed_cache) == 1
+
+
+def test_weight_cache_invalidated_by_apply_constraints(packed_cache):
+    layer = _deep_layer(kernel_constraint="non_neg")
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 9, 10, 20)).astype(np.float32)
+    layer(x)
+    layer.apply_constraints()
+    assert (layer.get_weights()[0] >= 0).all()
+    assert_close(layer(x), _reference(layer, x))
+
+
+def test_weight_cache_only_for_callers_that_vouch(packed_cache):
+    """Direct kernel calls without ``weights_version`` keep nothing (their arrays may be
+    changed in place between calls)."""
+    x, w, b = arrays(3, (1, 9, 10, 20), (3, 3, 20, 48), 48)
+    K.conv(x, w, b, (1, 1), (1, 1), (1, 1), (9, 10))
+    assert len(packed_cache) == 0
+    w[...] = -w
+    run_conv(x, w, b, (1, 1), (1, 1), "same", 1)
+    K.conv(x, w.astype(np.float64), b, (1, 1), (1, 1), (1, 1), (9, 10), weights_version=1)
+    assert len(packed_cache) == 0  # a converted copy is not the caller's array
+
+
+def test_weight_cache_is_bounded(monkeypatch):
+    layout_bytes = 3 * 9 * 20 * 16 * 4  # 3 blocks of 16 filters × 180 rows
+    cache = K._PackedWeightCache(5 * layout_bytes)
+    monkeypatch.setattr(K, "_PACKED", cache)
+    layers = [_deep_layer() for _ in range(12)]
+    x = np.ones((1, 9, 10, 20), np.float32)
+    for layer in layers:
+        layer(x)
+        assert cache.nbytes <= cache.max_bytes
+    assert len(cache) == 5
+    small = K._PackedWeightCache(layout_bytes)  # a layout over a quarter of it: not kept
+    monkeypatch.setattr(K, "_PACKED", small)
+    layers[0](x)
+    assert len(small) == 0
+
+
+def test_weight_cache_concurrent_calls_and_changes(packed_cache):
+    """Threads call the same layers while others change their weights and clear the
+    cache: every result equals the one of the weights it was computed with."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    layers = [_deep_layer(), _deep_layer(64)]
+    xs = [rng.uniform(-1, 1, (1, 9, 10, 20)).astype(np.float32) for _ in range(4)]
+    versions = [[rng.uniform(-1, 1, w.shape).astype(np.float32) for w in layer.get_weights()]
+                for layer in layers for _ in range(2)]
+    expected = {}
+    for li, layer in enumerate(layers):
+        for vi in range(2):
+            layer.set_weights(versions[2 * li + vi])
+            for xi, x in enumerate(xs):
+                expected[li, vi, xi] = layer(x)
+        layer.set_weights(versions[2 * li])
+    state = {li: 0 for li in range(len(layers))}
+    lock = threading.Lock()
+    errors = []
+
+    def call(job):
+        li, xi = job % len(layers), job % len(xs)
+        with lock:  # the weights a call sees: no change while it runs
+            vi = state[li]
+            y = layers[li](xs[xi])
+        if not np.array_equal(y, expected[li, vi, xi]):
+            errors.append((li, vi, xi))
+
+    def unlocked(job):
+        li, xi = job % len(layers), job % len(xs)
+        y = layers[li](xs[xi])  # any version: one of the expected results
+        if not any(np.array_equal(y, expected[li, v, xi]) for v in range(2)):
+            errors.append(("unlocked", li, xi))
+
+    def change(job):
+        li = job % len(layers)
+        with lock:
+            state[li] = 1 - state[li]
+            layers[li].set_weights(versions[2 * li + state[li]])
+        if job % 3 == 0:
+            packed_cache.clear()
+
+    jobs = [(call, j) for j in range(60)] + [(unlocked, j) for j in range(60)] + \
+        [(change, j) for j in range(30)]
+    order = np.random.default_rng(5).permutation(len(jobs))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: jobs[k][0](jobs[k][1]), order))
+    assert not errors
+    assert packed_cache.nbytes <= packed_cache.max_bytes
+
+
+@pytest.mark.parametrize("xs,ws", [((1, 7, 7, 64), (3, 3, 64, 96)),  # packed
+                                   ((1, 12, 12, 40), (3, 3, 40, 48))])  # filters-padded
+def test_estimate_bounds_a_call_that_fills_the_weight_cache(packed_cache, xs, ws):
+    """The packed layout a call leaves in the cache is part of what it allocates: still
+    within :func:`engine.kernels.conv.working_memory`."""
+    import tracemalloc
+
+    x, w, b = arrays(9, xs, ws, ws[-1])
+    args = (x, w, b, (1, 1), (1, 1), (1, 1), xs[1:3])
+    K.conv(*args, weights_version=0)  # compiled or loaded kernels, then cold caches
+    packed_cache.clear()
+    K._PLANS.__init__(K.PLAN_CACHE_BYTES)  # a cold plan cache: the plan is built in the call
+    tracemalloc.start()
+    try:
+        K.conv(*args, weights_version=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(packed_cache) == 1
+    work = K.working_memory(False, 1, xs[1:3], xs[-1], ws[:2], ws[-1], (1, 1), (1, 1),
+                            (1, 1), xs[1:3])
+    assert peak <= work.bytes, (peak, work.terms)
+    np.testing.assert_array_equal(K.conv(*args, weights_version=1), K.conv(*args))

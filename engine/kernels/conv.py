@@ -32,9 +32,13 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
 - :func:`_conv_filters` (path ``"filters"``): 16 filters per vector (see
   :mod:`engine.kernels.simd`), 8 output cells of a run per register block, each tap
   broadcasting one input value into the 8 accumulators with a fused multiply-add; float32
-  accumulation in tap order, bias first. A run's last block overlaps the one before
+  accumulation in tap order, bias first. Two blocks of 16 filters of a group are done
+  together where there are (8 cells × 32 filters: each input value loaded feeds two fma),
+  and taps at consecutive offsets (a kernel row of channels, padded) are looped over
+  without the offset table. A run's last block overlaps the one before
   instead of falling back to single cells; runs shorter than a block (border columns) are
-  done in blocks of 8 rows instead.
+  done in blocks of 8 rows instead. Weights over CHUNK_WEIGHTS_BYTES are shared out by
+  chunks of FILTER_CHUNK blocks, so that a thread keeps its chunk in cache over the rows.
 - ``"filters-padded"``: from PAD_TAPS taps per output cell, the border classes would cost
   more than a zero-padded copy of the input (cheap next to the arithmetic then); the same
   kernel runs on the copy.
@@ -46,6 +50,10 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   per vector: output channel ``j`` must find its group's input channel ``c`` at lane ``j``,
   which the input already satisfies for depthwise with one filter per channel; otherwise
   an expanded copy ``xe[..., c, j] = x[..., (j // Fg)·Cg + c]`` is made first.
+
+Weights in blocks of 16 filters (the packed layout) are re-laid from the (taps, F) matrix
+on every call unless the caller (a layer) passes ``weights_version``: then the layout is
+kept in :data:`_PACKED` (bounded, keyed by the array's identity and that version).
 
 Work items for ``prange`` are (row of output cells, run, segment of the run); a row is cut
 into segments only when there are too few rows to keep the threads busy (1D signals). No
@@ -65,6 +73,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -84,6 +93,9 @@ PACK_BELOW = BLOCK  # padded convolutions with rows shorter than this: the packe
 PACK_BAND = 64  # output cells packed at a time by the packed kernel
 PACK_CHUNK = 8192  # taps packed at a time (packed band: at most 2 MiB)
 PACK_PART = 256  # output cells per work item of the packed kernel
+CHUNK_WEIGHTS_BYTES = 1 << 20  # weights above this: the row kernel works by filter chunk
+FILTER_CHUNK = 2  # blocks of 16 filters per chunk (one 8 × 32 register block)
+LINEAR_MIN = 16  # shortest run of consecutive tap offsets the row kernel loops over as such
 
 
 # --------------------------------------------------------------------------- kernels
@@ -119,6 +131,43 @@ def _taps8(x, offs, c0, c1, xb, xs, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, a6, 
         a6 = V.fma(V.bload(x, o + 6 * xs), wv, a6)
         a7 = V.fma(V.bload(x, o + 7 * xs), wv, a7)
     return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@jit()
+def _taps8x2(x, offs, n, xb, xs, wt, wb, wb2, ws, nf2, a0, a1, a2, a3, a4, a5, a6, a7, b0, b1,
+             b2, b3, b4, b5, b6, b7):
+    """:func:`_taps8` for two blocks of filters at once (taps ``0 … n − 1``): 16 filters
+    at ``wt[wb + t·ws]`` into ``a*``, ``nf2`` at ``wt[wb2 + t·ws]`` into ``b*``. Each input
+    value is loaded once for both: two fma per load instead of one."""
+    for t in range(n):
+        o = xb + offs[t]
+        wv = V.load(wt, wb + t * ws)
+        wv2 = V.load_n(wt, wb2 + t * ws, nf2)
+        v = V.bload(x, o)
+        a0 = V.fma(v, wv, a0)
+        b0 = V.fma(v, wv2, b0)
+        v = V.bload(x, o + xs)
+        a1 = V.fma(v, wv, a1)
+        b1 = V.fma(v, wv2, b1)
+        v = V.bload(x, o + 2 * xs)
+        a2 = V.fma(v, wv, a2)
+        b2 = V.fma(v, wv2, b2)
+        v = V.bload(x, o + 3 * xs)
+        a3 = V.fma(v, wv, a3)
+        b3 = V.fma(v, wv2, b3)
+        v = V.bload(x, o + 4 * xs)
+        a4 = V.fma(v, wv, a4)
+        b4 = V.fma(v, wv2, b4)
+        v = V.bload(x, o + 5 * xs)
+        a5 = V.fma(v, wv, a5)
+        b5 = V.fma(v, wv2, b5)
+        v = V.bload(x, o + 6 * xs)
+        a6 = V.fma(v, wv, a6)
+        b6 = V.fma(v, wv2, b6)
+        v = V.bload(x, o + 7 * xs)
+        a7 = V.fma(v, wv, a7)
+        b7 = V.fma(v, wv2, b7)
+    return a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7
 
 
 @jit()
@@ -166,6 +215,83 @@ def _segments_taps8(x, off, sg, xb, xs, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, 
 
 
 @jit()
+def _taps8x2_linear(x, n, xb, xs, wt, wb, wb2, ws, nf2, a0, a1, a2, a3, a4, a5, a6, a7, b0,
+                    b1, b2, b3, b4, b5, b6, b7):
+    """:func:`_taps8x2` for ``n`` taps at consecutive offsets ``xb, xb + 1, …`` (no offset
+    table to read: the addresses are the loop counter plus fixed bases)."""
+    for t in range(n):
+        o = xb + t
+        wv = V.load(wt, wb + t * ws)
+        wv2 = V.load_n(wt, wb2 + t * ws, nf2)
+        v = V.bload(x, o)
+        a0 = V.fma(v, wv, a0)
+        b0 = V.fma(v, wv2, b0)
+        v = V.bload(x, o + xs)
+        a1 = V.fma(v, wv, a1)
+        b1 = V.fma(v, wv2, b1)
+        v = V.bload(x, o + 2 * xs)
+        a2 = V.fma(v, wv, a2)
+        b2 = V.fma(v, wv2, b2)
+        v = V.bload(x, o + 3 * xs)
+        a3 = V.fma(v, wv, a3)
+        b3 = V.fma(v, wv2, b3)
+        v = V.bload(x, o + 4 * xs)
+        a4 = V.fma(v, wv, a4)
+        b4 = V.fma(v, wv2, b4)
+        v = V.bload(x, o + 5 * xs)
+        a5 = V.fma(v, wv, a5)
+        b5 = V.fma(v, wv2, b5)
+        v = V.bload(x, o + 6 * xs)
+        a6 = V.fma(v, wv, a6)
+        b6 = V.fma(v, wv2, b6)
+        v = V.bload(x, o + 7 * xs)
+        a7 = V.fma(v, wv, a7)
+        b7 = V.fma(v, wv2, b7)
+    return a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7
+
+
+@jit()
+def _segments_taps8x2(x, off, sg, xb, xs, wt, wb, wb2, ws, nf2, lin, a0, a1, a2, a3, a4, a5,
+                      a6, a7, b0, b1, b2, b3, b4, b5, b6, b7):
+    """:func:`_taps8x2` over the segments of one class combination (see above); with
+    ``lin > 0`` the segments are runs of ``lin`` consecutive offsets
+    (:func:`_linear_runs`), done by :func:`_taps8x2_linear`. Taps in the same order."""
+    n = sg[5]
+    for p in range(sg[1]):
+        for q in range(sg[3]):
+            c0 = sg[0] + p * sg[2] + q * sg[4]
+            if lin > 0:
+                for r0 in range(c0, c0 + n, lin):
+                    (a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6,
+                     b7) = _taps8x2_linear(x, lin, xb + off[r0], xs, wt, wb + r0 * ws,
+                                           wb2 + r0 * ws, ws, nf2, a0, a1, a2, a3, a4, a5,
+                                           a6, a7, b0, b1, b2, b3, b4, b5, b6, b7)
+            else:
+                (a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7) = _taps8x2(
+                    x, off[c0:c0 + n], n, xb, xs, wt, wb + c0 * ws, wb2 + c0 * ws, ws, nf2,
+                    a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7)
+    return a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7
+
+
+@jit()
+def _linear_runs(off, segs, lin):
+    """Whether every segment of ``segs`` (rows as in :func:`_segments_taps8`) is made of
+    runs of ``lin`` consecutive offsets of ``off`` (its length a multiple of ``lin``)."""
+    for k in range(segs.shape[0]):
+        n = segs[k, 5]
+        if n % lin != 0:
+            return False
+        for p in range(segs[k, 1]):
+            for q in range(segs[k, 3]):
+                c0 = segs[k, 0] + p * segs[k, 2] + q * segs[k, 4]
+                for r0 in range(c0, c0 + n, lin):
+                    for t in range(1, lin):
+                        if off[r0 + t] != off[r0] + t:
+                            return False
+    return True
+
+
+@jit()
 def _segments_cell(x, off, sg, xb, wt, wb, ws, nf, bv):
     """:func:`_cell` over the segments of one class combination (see above)."""
     acc = bv
@@ -175,6 +301,30 @@ def _segments_cell(x, off, sg, xb, wt, wb, ws, nf, bv):
             c0 = sg[0] + p * sg[2] + q * sg[4]
             acc = _cell(x, off[c0:c0 + n], xb, wt, wb + c0 * ws, ws, nf, acc)
     return acc
+
+
+@jit()
+def _row_item(fitem, n_items, fpc, nfbt, nseg, seg, nruns, runs, out_h, out_d, segs, cls_d,
+              cls_h, ncls_h, ncls_w, base_d, base_h, in_d, in_h, in_w, out_w, n_ch, n_filters):
+    """What work item ``fitem`` of :func:`_conv_filters`'s row loops covers: cells
+    ``[j0, j1)`` of a run (``j1 − j0 < BLOCK``: nothing, the column loop does it), its
+    segments row, input / output bases and steps, filter blocks ``[gb, gend)``."""
+    item = fitem % n_items
+    gend = min(nfbt, (fitem // n_items + 1) * fpc)
+    gb = (fitem // n_items) * fpc
+    ri = (item // nseg) % nruns
+    j0, j1 = _segment(item % nseg, seg, runs[ri, 2])
+    r = item // (nseg * nruns)
+    oh = r % out_h
+    od = (r // out_h) % out_d
+    n = r // (out_h * out_d)
+    ostep = runs[ri, 1]
+    bstep = runs[ri, 4]
+    sg = segs[(cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]]
+    rowpix = ((n * in_d + base_d[od]) * in_h + base_h[oh]) * in_w + runs[ri, 3]
+    orow = ((n * out_d + od) * out_h + oh) * out_w + runs[ri, 0]
+    return (j0, j1, sg, rowpix, orow, bstep * n_ch, ostep * n_filters, ostep, bstep, gb,
+            gend)
 
 
 @jit(parallel=True)
@@ -199,25 +349,58 @@ def _conv_filters(x, off, segs, wt, bt, out, cls_d, base_d, cls_h, base_h, runs,
     n_batch, in_d, in_h, in_w, n_ch = dims[0], dims[1], dims[2], dims[3], dims[4]
     out_d, out_h, out_w, n_filters = dims[5], dims[6], dims[7], dims[8]
     groups, cg, fg, nfb, ncls_h, ncls_w = dims[9], dims[10], dims[11], dims[12], dims[13], dims[14]
-    seg, nseg, ws, raw = dims[15], dims[16], dims[17], dims[18]
+    seg, nseg, ws, raw, fpc, lin = dims[15], dims[16], dims[17], dims[18], dims[19], dims[20]
+    has_pairs, has_singles = dims[21], dims[22]
     n_rows = off.shape[0]
     nruns = runs.shape[0]
-    for item in prange(n_batch * out_d * out_h * nruns * nseg):
-        ri = (item // nseg) % nruns
-        j0, j1 = _segment(item % nseg, seg, runs[ri, 2])
-        if j1 - j0 >= BLOCK:
-            r = item // (nseg * nruns)
-            oh = r % out_h
-            od = (r // out_h) % out_d
-            n = r // (out_h * out_d)
-            ostep = runs[ri, 1]
-            bstep = runs[ri, 4]
-            sg = segs[(cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]]
-            rowpix = ((n * in_d + base_d[od]) * in_h + base_h[oh]) * in_w + runs[ri, 3]
-            orow = ((n * out_d + od) * out_h + oh) * out_w + runs[ri, 0]
-            xs = bstep * n_ch
-            os_ = ostep * n_filters
-            for gb in range(groups * nfb):
+    nfbt = groups * nfb
+    nfc = -(-nfbt // fpc)
+    n_items = n_batch * out_d * out_h * nruns * nseg
+    # filter chunk outermost: consecutive items (one thread's share) reuse its weights.
+    # Pairs of filter blocks, then single blocks, in two loops (each compiled on its own:
+    # the single-block loop keeps all its pointers in registers)
+    if has_pairs:
+        for fitem in prange(nfc * n_items):
+            (j0, j1, sg, rowpix, orow, xs, os_, ostep, bstep, gb, gend) = _row_item(
+                fitem, n_items, fpc, nfbt, nseg, seg, nruns, runs, out_h, out_d, segs, cls_d,
+                cls_h, ncls_h, ncls_w, base_d, base_h, in_d, in_h, in_w, out_w, n_ch,
+                n_filters)
+            while j1 - j0 >= BLOCK and gb < gend:
+                if not (gb % nfb + 1 < nfb and gb + 1 < gend):
+                    gb += 1
+                    continue
+                # two blocks of 16 filters of one group (the first full): 8 × 32
+                g = gb // nfb
+                bv = V.load(bt, gb * LANES)
+                col = g * fg + (gb % nfb) * LANES
+                wb = _wbase(gb, col, n_rows, raw)
+                bv2 = V.load(bt, (gb + 1) * LANES)
+                nf2 = min(LANES, fg - (gb % nfb + 1) * LANES)
+                wb2 = _wbase(gb + 1, col + LANES, n_rows, raw)
+                j = j0
+                while j < j1:
+                    js = min(j, j1 - BLOCK)  # the last block may overlap the one before
+                    (a0, a1, a2, a3, a4, a5, a6, a7, c0, c1, c2, c3, c4, c5, c6,
+                     c7) = _segments_taps8x2(
+                        x, off, sg, (rowpix + js * bstep) * n_ch + g * cg, xs, wt, wb,
+                        wb2, ws, nf2, lin, bv, bv, bv, bv, bv, bv, bv, bv, bv2, bv2, bv2, bv2,
+                        bv2, bv2, bv2, bv2)
+                    ob = (orow + js * ostep) * n_filters + col
+                    _store8(out, ob, os_, LANES, j - js, a0, a1, a2, a3, a4, a5, a6, a7)
+                    _store8(out, ob + LANES, os_, nf2, j - js, c0, c1, c2, c3, c4, c5,
+                            c6, c7)
+                    j = js + BLOCK
+                gb += 2
+    if has_singles:
+        for fitem in prange(nfc * n_items):
+            (j0, j1, sg, rowpix, orow, xs, os_, ostep, bstep, gb, gend) = _row_item(
+                fitem, n_items, fpc, nfbt, nseg, seg, nruns, runs, out_h, out_d, segs, cls_d,
+                cls_h, ncls_h, ncls_w, base_d, base_h, in_d, in_h, in_w, out_w, n_ch,
+                n_filters)
+            while j1 - j0 >= BLOCK and gb < gend:
+                if gb % nfb + 1 < nfb and gb + 1 < gend:
+                    gb += 2  # a pair: done above
+                    continue
                 g = gb // nfb
                 bv = V.load(bt, gb * LANES)
                 nf = min(LANES, fg - (gb % nfb) * LANES)
@@ -233,6 +416,7 @@ def _conv_filters(x, off, segs, wt, bt, out, cls_d, base_d, cls_h, base_h, runs,
                     _store8(out, (orow + js * ostep) * n_filters + col, os_, nf, j - js,
                             a0, a1, a2, a3, a4, a5, a6, a7)
                     j = js + BLOCK
+                gb += 1
     ncols = cols.shape[0]
     for item in prange(n_batch * out_d * ncols * nruns):
         ri = item % nruns
@@ -412,6 +596,7 @@ _pack_weights = jit()(_pack_weights_py)
 # large weight matrices: a memory-bound copy, worth the second core
 _pack_weights_parallel = jit(parallel=True)(_pack_weights_py)
 PACK_PARALLEL_BYTES = 1 << 20
+PAD_PARALLEL_BYTES = 1 << 20  # padded copies from this size: written in parallel
 
 
 # --------------------------------------------------------------------------- planning
@@ -534,6 +719,67 @@ class _PlanCache:
 
 _PLANS = _PlanCache(PLAN_CACHE_BYTES)
 
+PACKED_CACHE_BYTES = 64 * 2 ** 20  # packed weight layouts kept for reuse, in all
+
+
+class _PackedWeightCache:
+    """Packed weight layouts (:func:`_pack_weights`) of weight arrays a caller vouches for:
+    ``(array, version)`` — a layer's weight and a counter its ``set_weights`` /
+    ``apply_constraints`` bump (:class:`engine.layers.conv._ConvBase`), so that new values
+    in the same array object are packed again. Keyed by the array's identity, checked with
+    a weak reference (a dead array's entry is dropped at once; a new array at the same
+    address never matches), the version and the tap-table order; least recently used out
+    first, at most ``max_bytes`` in all, a layout larger than a quarter of that not kept.
+    Thread-safe: entries are never written after they are stored; two threads missing at
+    once both pack, one result is kept."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()  # key -> (weakref to the source, packed array)
+        self._bytes = 0
+        self._lock = threading.RLock()
+
+    def get(self, source, key):
+        with self._lock:
+            entry = self._entries.get((id(source),) + key)
+            if entry is None or entry[0]() is not source:
+                return None
+            self._entries.move_to_end((id(source),) + key)
+            return entry[1]
+
+    def put(self, source, key, packed):
+        if packed.nbytes > self.max_bytes // 4:
+            return
+        full = (id(source),) + key
+        ref = weakref.ref(source, lambda _, k=full: self._drop(k))
+        with self._lock:
+            self._drop(full)
+            while self._entries and self._bytes + packed.nbytes > self.max_bytes:
+                self._bytes -= self._entries.popitem(last=False)[1][1].nbytes
+            self._entries[full] = (ref, packed)
+            self._bytes += packed.nbytes
+
+    def _drop(self, full):
+        with self._lock:
+            entry = self._entries.pop(full, None)
+            if entry is not None:
+                self._bytes -= entry[1].nbytes
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    @property
+    def nbytes(self):
+        return self._bytes
+
+
+_PACKED = _PackedWeightCache(PACKED_CACHE_BYTES)
+
 
 def _plan(in_spatial, kernel, cg, strides, dilation, pads, out_spatial, transposed, pix):
     """Offsets and tap tables for one configuration (cached: they depend on shapes only).
@@ -570,10 +816,14 @@ def _plan(in_spatial, kernel, cg, strides, dilation, pads, out_spatial, transpos
             else np.zeros((0, 3), np.int64))
     identity = n_rows == math.prod(kernel) * cg and bool(
         np.array_equal(rows, np.arange(n_rows, dtype=np.int64)))
+    # taps in runs of consecutive offsets (a kernel row of channels, or the channels of
+    # one tap): the register block then needs no offset table
+    linear = next((n for n in (kernel[2] * cg, cg) if n >= LINEAR_MIN
+                   and _linear_runs(off, segs, n)), 0)
     plan = dict(off=off, rows=rows, segs=segs, cg=cg, cls_d=cd, base_d=bd, cls_h=ch,
                 base_h=bh, ncls_h=len(qh), ncls_w=len(qw), runs=runs, cols=cols,
                 nphase_w=int(stw[axes.NPHASES]), longest=int(stw[axes.LONGEST]),
-                identity=identity)
+                identity=identity, key=key, linear=linear)
     _PLANS.put(key, plan)
     return plan
 
@@ -595,18 +845,49 @@ def _pad_input(x5, extents, pads, strides, transposed):
     if not any(b or a for b, a in extents):
         return x5, pads
     sizes = tuple(n + b + a for n, (b, a) in zip(x5.shape[1:4], extents))
-    xp = np.zeros((x5.shape[0],) + sizes + (x5.shape[4],), np.float32)
-    xp[(slice(None),) + tuple(slice(b, b + n) for (b, _), n in zip(extents, x5.shape[1:4]))] = x5
+    shape = (x5.shape[0],) + sizes + (x5.shape[4],)
+    if 4 * math.prod(shape) < PAD_PARALLEL_BYTES:  # small: not worth a parallel launch
+        xp = np.zeros(shape, np.float32)
+        xp[(slice(None),) + tuple(slice(b, b + n)
+                                  for (b, _), n in zip(extents, x5.shape[1:4]))] = x5
+    else:
+        xp = np.empty(shape, np.float32)
+        _pad_copy(x5, xp, extents[0][0], extents[1][0], extents[2][0])
     moved = tuple(p + b * s if transposed else p - b
                   for p, (b, _), s in zip(pads, extents, strides))
     return xp, moved
 
 
-def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout):
+@jit(parallel=True)
+def _pad_copy(x5, xp, bd, bh, bw):
+    """``xp`` = ``x5`` with ``bd, bh, bw`` zeros before and the rest of ``xp`` after each
+    spatial axis, row by row in parallel (each value written once: no zero fill first)."""
+    n_batch, in_d, in_h, in_w, n_ch = x5.shape
+    _, pd, ph, pw, _ = xp.shape
+    for r in prange(n_batch * pd * ph):
+        h = r % ph
+        d = (r // ph) % pd
+        n = r // (ph * pd)
+        row = xp[n, d, h]
+        if bd <= d < bd + in_d and bh <= h < bh + in_h:
+            src = x5[n, d - bd, h - bh]
+            for i in range(bw):
+                row[i, :] = 0.0
+            for i in range(in_w):
+                row[bw + i, :] = src[i, :]
+            for i in range(bw + in_w, pw):
+                row[i, :] = 0.0
+        else:
+            row[:, :] = 0.0
+
+
+def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=None):
     """Run :func:`_conv_filters`. ``wrows`` is the (taps, F) weight matrix (taps in kernel
     order (kd, kh, kw, c), the filters of group ``g`` in columns ``g·Fg … (g+1)·Fg − 1``);
     geometry: (kernel, strides, dilation, pads, out_shape), 3 axes each; layout: the
-    :class:`Work` chosen by :func:`working_memory` and its padding extents."""
+    :class:`Work` chosen by :func:`working_memory` and its padding extents; source: None,
+    or ``(array, version)`` whose values ``wrows`` holds — then the packed weights are
+    kept in :data:`_PACKED` for the next call."""
     kernel, strides, dilation, pads, out_shape = geometry
     work, extents = layout
     n_taps, n_filters = wrows.shape
@@ -623,10 +904,11 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout):
     # the (taps, F) weight matrix as it is, when its rows are in tap-table order and either
     # it has 16 columns (then it is the packed form), fewer (one group), or the packed
     # kernel reads each weight about once (packing would cost more than reading F floats
-    # apart)
+    # apart), unless the packed form is cached (``source``): it is then free, and each
+    # block of 16 filters reads contiguous memory
     few = groups == 1 and n_filters < LANES
     raw = (plan["identity"] and wrows.flags.c_contiguous
-           and (n_filters == LANES or packed_path or few))
+           and (n_filters == LANES or (packed_path and source is None) or few))
     if raw:
         wt, ws = wrows, n_filters
     elif few:
@@ -636,9 +918,7 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout):
     else:
         # packed: each block of 16 filters reads contiguous rows (the row kernel reads
         # the weights again for every row of cells)
-        wt, ws = np.empty((groups * nfb, plan["rows"].size, LANES), np.float32), LANES
-        pack = _pack_weights_parallel if wt.nbytes > PACK_PARALLEL_BYTES else _pack_weights
-        pack(np.ascontiguousarray(wrows), plan["rows"], fg, wt)
+        wt, ws = _packed_weights(wrows, plan, fg, groups, nfb, source), LANES
     bt = np.zeros((groups, nfb * LANES), np.float32)
     bt[:, :fg] = bias.reshape(groups, fg)
     out = np.empty((n_batch,) + tuple(out_shape) + (n_filters,), np.float32)
@@ -647,12 +927,53 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout):
         return out
     out_d, out_h, out_w = out_shape
     seg, nseg = _segments(n_batch * out_d * out_h * plan["nphase_w"], plan["longest"])
+    # weights larger than a core's cache, streamed again for every row of cells: each
+    # work item takes a chunk of FILTER_CHUNK filter blocks (items of one chunk follow
+    # each other, so a thread keeps the chunk's weights in cache over many rows)
+    fpc = groups * nfb
+    if wt.nbytes > CHUNK_WEIGHTS_BYTES:
+        fpc = FILTER_CHUNK
     dims = np.array([n_batch, in_d, in_h, in_w, n_ch, out_d, out_h, out_w, n_filters, groups,
-                     cg, fg, nfb, plan["ncls_h"], plan["ncls_w"], seg, nseg, ws, raw], np.int64)
+                     cg, fg, nfb, plan["ncls_h"], plan["ncls_w"], seg, nseg, ws, raw, fpc,
+                     plan["linear"], *_pairing(groups * nfb, nfb, fpc)], np.int64)
     _conv_filters(x5.reshape(-1), plan["off"], plan["segs"], wt.reshape(-1), bt.reshape(-1),
                   out.reshape(-1), plan["cls_d"], plan["base_d"], plan["cls_h"],
                   plan["base_h"], plan["runs"], plan["cols"], dims)
     return out
+
+
+@lru_cache(maxsize=256)
+def _pairing(nfbt, nfb, fpc):
+    """(any pairs, any single blocks) in :func:`_conv_filters`'s walk over the filter
+    blocks of every chunk (two blocks of one group in one chunk make a pair)."""
+    pairs = singles = False
+    for start in range(0, nfbt, fpc):
+        gend, gb = min(nfbt, start + fpc), start
+        while gb < gend:
+            if gb % nfb + 1 < nfb and gb + 1 < gend:
+                pairs, gb = True, gb + 2
+            else:
+                singles, gb = True, gb + 1
+    return int(pairs), int(singles)
+
+
+def _packed_weights(wrows, plan, fg, groups, nfb, source):
+    """``wrows`` in blocks of 16 filters, rows in tap-table order: (groups·nfb, rows, 16);
+    from / into :data:`_PACKED` when ``source`` is given."""
+    rows = plan["rows"]
+    # the order of the rows: the same for every input size when it is the kernel's own
+    key = None
+    if source is not None:
+        key = (source[1], wrows.shape, fg, "identity" if plan["identity"] else plan["key"])
+        wt = _PACKED.get(source[0], key)
+        if wt is not None:
+            return wt
+    wt = np.empty((groups * nfb, rows.size, LANES), np.float32)
+    pack = _pack_weights_parallel if wt.nbytes > PACK_PARALLEL_BYTES else _pack_weights
+    pack(np.ascontiguousarray(wrows), rows, fg, wt)
+    if key is not None:
+        _PACKED.put(source[0], key, wt)
+    return wt
 
 
 def _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups):
@@ -798,6 +1119,11 @@ def _terms(family, packed, transposed, batch, in_sp, channels, cg, n_filters, gr
         if packed:  # per output row: indices (8 arrays) and task rows; per task a tuple
             terms["index arrays"] += (8 * batch * out_sp[0] * out_sp[1] * (8 + nruns)
                                       + 200 * ncls[0] * ncls[1] * nruns)
+            # per work item running at once (one per thread): a packed band of taps and
+            # its cell indices (engine.kernels.gemm.conv_packed)
+            band = _ceil_to(min(PACK_BAND, PACK_PART), BLOCK)
+            terms["index arrays"] += numba.config.NUMBA_NUM_THREADS * (
+                4 * band * min(PACK_CHUNK, max(table, 1)) + 16 * band)
     return terms
 
 
@@ -1006,12 +1332,18 @@ def _cached_key(transposed, x_shape, kernel, n_filters, strides, dilation, pad_b
                 dilation, pad_before, out_spatial, groups, limit)
 
 
-def conv(x, w, bias, strides, dilation, pad_before, out_spatial, groups=1):
+def conv(x, w, bias, strides, dilation, pad_before, out_spatial, groups=1,
+         weights_version=None):
     """Grouped cross-correlation, channels-last.
 
     x: (N, *S, C); w: (*K, C // groups, F); bias: (F,) or None; strides, dilation,
     pad_before, out_spatial: one int per spatial axis. Returns float32 (N, *out_spatial, F).
     Raises ValueError (before allocating) when :func:`check_budget` refuses the geometry.
+
+    ``weights_version``: None, or a hashable the caller changes whenever the values of the
+    float32 C-contiguous array ``w`` change (a layer's weight counter): the packed layout of
+    ``w`` is then cached (:data:`_PACKED`, bounded) for the next call with the same array
+    and version. Without it nothing is kept.
     """
     n_filters = w.shape[-1]
     groups = int(groups)
@@ -1025,7 +1357,12 @@ def conv(x, w, bias, strides, dilation, pad_before, out_spatial, groups=1):
     if layout[0].path.startswith("channels"):  # else "filters*" or "packed"
         y = _channels_conv(x5, w5, b, groups, geometry, layout)
     else:
-        y = _filters_conv(x5, w5.reshape(-1, n_filters), b, groups, geometry, False, layout)
+        source = None
+        if (weights_version is not None and isinstance(w, np.ndarray)
+                and w.dtype == np.float32 and w.flags.c_contiguous):
+            source = (w, weights_version)  # w5 is w reshaped: its values are w's
+        y = _filters_conv(x5, w5.reshape(-1, n_filters), b, groups, geometry, False, layout,
+                          source)
     return y.reshape(final)
 
 

@@ -11,9 +11,9 @@ kernel computes the same sums as a matrix product ``out (cells × F) = A (cells 
 - per chunk of taps, bands of ``band`` cells are *packed*: the input value each cell of a
   block of 8 needs, tap after tap (``A``, 8 floats per tap: one cache line per 2 taps),
   gathered once and reused by every block of 16 filters of the item;
-- the register block is 8 cells × 16 filters as in the row kernel, but its 8 cells may
-  come from different rows; the last block of a part is zero-padded (nothing is computed
-  twice);
+- the register block is 8 cells × 16 filters as in the row kernel (8 × 32: two blocks of a
+  group at once where there are), but its 8 cells may come from different rows; the last
+  block of a part is zero-padded (nothing is computed twice);
 - running sums wait in ``out`` between chunks of taps (bias first, then the taps in order:
   the same float32 operations in the same order as the other kernels).
 
@@ -114,7 +114,9 @@ def conv_packed(x, off, segs, wt, bt, out, tasks, trows, rowpix, rowout, runs, d
                         xbase[k] = (rowpix[r] + runs[ri, 3] + j * runs[ri, 4]) * n_ch
                         obase[k] = (rowout[r] + runs[ri, 0] + j * runs[ri, 1]) * n_filters
                     g_packed = -1
-                    for gb in range(q * fpg, min(nfbt, (q + 1) * fpg)):
+                    gend = min(nfbt, (q + 1) * fpg)
+                    gb = q * fpg
+                    while gb < gend:
                         g = gb // nfb
                         if g != g_packed and cl > 0:
                             _pack(x, xbase, nc, offs, c0, c1, g * cg, pa)
@@ -123,6 +125,56 @@ def conv_packed(x, off, segs, wt, bt, out, tasks, trows, rowpix, rowout, runs, d
                         nf = min(LANES, fg - (gb % nfb) * LANES)
                         col = g * fg + (gb % nfb) * LANES
                         wb = (col if raw else gb * n_wrows * LANES) + (tb + c0) * ws
+                        if gb % nfb + 1 < nfb and gb + 1 < gend:
+                            # two blocks of 16 filters of one group (the first full): each
+                            # packed value feeds two fma
+                            bv2 = V.load(bt, (gb + 1) * LANES)
+                            nf2 = min(LANES, fg - (gb % nfb + 1) * LANES)
+                            wb2 = (col + LANES if raw else (gb + 1) * n_wrows * LANES) + (
+                                tb + c0) * ws
+                            for b in range(0, nc, BLOCK):
+                                nv = min(BLOCK, nc - b)
+                                a0, a1, a2, a3, a4, a5, a6, a7 = _acc8(out, obase, b, col, LANES,
+                                                                       nv, c0 == 0, bv)
+                                e0, e1, e2, e3, e4, e5, e6, e7 = _acc8(out, obase, b,
+                                                                       col + LANES, nf2, nv,
+                                                                       c0 == 0, bv2)
+                                pb = b * cl
+                                for t in range(cl):
+                                    wv = V.load(wt, wb + t * ws)
+                                    wv2 = V.load_n(wt, wb2 + t * ws, nf2)
+                                    p = pb + t * BLOCK
+                                    v = V.bload(pa, p)
+                                    a0 = V.fma(v, wv, a0)
+                                    e0 = V.fma(v, wv2, e0)
+                                    v = V.bload(pa, p + 1)
+                                    a1 = V.fma(v, wv, a1)
+                                    e1 = V.fma(v, wv2, e1)
+                                    v = V.bload(pa, p + 2)
+                                    a2 = V.fma(v, wv, a2)
+                                    e2 = V.fma(v, wv2, e2)
+                                    v = V.bload(pa, p + 3)
+                                    a3 = V.fma(v, wv, a3)
+                                    e3 = V.fma(v, wv2, e3)
+                                    v = V.bload(pa, p + 4)
+                                    a4 = V.fma(v, wv, a4)
+                                    e4 = V.fma(v, wv2, e4)
+                                    v = V.bload(pa, p + 5)
+                                    a5 = V.fma(v, wv, a5)
+                                    e5 = V.fma(v, wv2, e5)
+                                    v = V.bload(pa, p + 6)
+                                    a6 = V.fma(v, wv, a6)
+                                    e6 = V.fma(v, wv2, e6)
+                                    v = V.bload(pa, p + 7)
+                                    a7 = V.fma(v, wv, a7)
+                                    e7 = V.fma(v, wv2, e7)
+                                _put8(out, obase, b, col, LANES, nv, a0, a1, a2, a3, a4, a5,
+                                      a6, a7)
+                                _put8(out, obase, b, col + LANES, nf2, nv, e0, e1, e2, e3, e4,
+                                      e5, e6, e7)
+                            gb += 2
+                            continue
+                        gb += 1
                         for b in range(0, nc, BLOCK):
                             nv = nc - b  # valid cells in this block (the last may be short)
                             if c0 == 0:
@@ -171,6 +223,50 @@ def conv_packed(x, off, segs, wt, bt, out, tasks, trows, rowpix, rowout, runs, d
                                 V.store_n(out, obase[b + 6] + col, a6, nf)
                             if nv > 7:
                                 V.store_n(out, obase[b + 7] + col, a7, nf)
+
+
+@jit()
+def _acc8(out, obase, b, col, nf, nv, first, bv):
+    """Accumulators of the ``nv`` valid cells of block ``b``: the bias on the first chunk
+    of taps, else the running sums waiting in ``out`` (the others: the bias, unused)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = bv
+    if not first:
+        a0 = V.load_n(out, obase[b] + col, nf)
+        if nv > 1:
+            a1 = V.load_n(out, obase[b + 1] + col, nf)
+        if nv > 2:
+            a2 = V.load_n(out, obase[b + 2] + col, nf)
+        if nv > 3:
+            a3 = V.load_n(out, obase[b + 3] + col, nf)
+        if nv > 4:
+            a4 = V.load_n(out, obase[b + 4] + col, nf)
+        if nv > 5:
+            a5 = V.load_n(out, obase[b + 5] + col, nf)
+        if nv > 6:
+            a6 = V.load_n(out, obase[b + 6] + col, nf)
+        if nv > 7:
+            a7 = V.load_n(out, obase[b + 7] + col, nf)
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@jit()
+def _put8(out, obase, b, col, nf, nv, a0, a1, a2, a3, a4, a5, a6, a7):
+    """Store the accumulators of the ``nv`` valid cells of block ``b``."""
+    V.store_n(out, obase[b] + col, a0, nf)
+    if nv > 1:
+        V.store_n(out, obase[b + 1] + col, a1, nf)
+    if nv > 2:
+        V.store_n(out, obase[b + 2] + col, a2, nf)
+    if nv > 3:
+        V.store_n(out, obase[b + 3] + col, a3, nf)
+    if nv > 4:
+        V.store_n(out, obase[b + 4] + col, a4, nf)
+    if nv > 5:
+        V.store_n(out, obase[b + 5] + col, a5, nf)
+    if nv > 6:
+        V.store_n(out, obase[b + 6] + col, a6, nf)
+    if nv > 7:
+        V.store_n(out, obase[b + 7] + col, a7, nf)
 
 
 @jit()

@@ -12,6 +12,8 @@ spatial sizes from :func:`engine.shapes.conv_output_length` (or the transposed r
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from engine import shapes
@@ -21,6 +23,8 @@ from engine.geometry.weights import KERNEL_PREFIXES, weight_shapes
 from engine.keras_objects import resolve, serialize
 from engine.layers.base import Layer
 
+
+_VERSIONS = itertools.count(1)
 
 #: Bytes one weight needs while it is created: a float64 draw of the initializer plus its
 #: float32 copy.
@@ -59,6 +63,19 @@ class _ConvBase(Layer):
         self.bias_initializer = resolve("initializer", bias_initializer, "bias_initializer")
         self.bias_regularizer = resolve("regularizer", bias_regularizer, "bias_regularizer")
         self.bias_constraint = resolve("constraint", bias_constraint, "bias_constraint")
+
+    #: changed by set_weights / apply_constraints (a fresh number, unique in the process):
+    #: the kernels cache the packed layout of a weight array by its identity and this
+    #: version (engine.kernels.conv.conv)
+    _weights_version = 0
+
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._weights_version = next(_VERSIONS)
+
+    def apply_constraints(self):
+        super().apply_constraints()
+        self._weights_version = next(_VERSIONS)
 
     def _set_kernel_args(self, prefix, initializer, regularizer, constraint):
         setattr(self, f"{prefix}_initializer",
@@ -214,7 +231,8 @@ class BaseConv(_ConvBase):
         spatial = x.shape[1:-1]
         y = conv_kernels.conv(x, self.weight("kernel"), self.weight("bias"), self.strides,
                               self.dilation_rate, self._pads(spatial),
-                              self._out_spatial(spatial), self.groups)
+                              self._out_spatial(spatial), self.groups,
+                              weights_version=self._weights_version)
         return self._finish(y)
 
     def get_config(self):
@@ -349,7 +367,7 @@ class BaseSeparableConv(_DepthwiseBase):
                               self.weight("depthwise_kernel"), None)
         ones, zeros = (1,) * self.rank, (0,) * self.rank
         y = conv_kernels.conv(mid, self.weight("pointwise_kernel"), self.weight("bias"), ones,
-                              ones, zeros, mid.shape[1:-1])
+                              ones, zeros, mid.shape[1:-1], weights_version=self._weights_version)
         return self._finish(y)
 
     def get_config(self):
