@@ -65,7 +65,7 @@ def _register(fn):
 def _flush_subnormals(y: np.ndarray) -> np.ndarray:
     """Subnormal values → signed zero (TF runs its CPU kernels in flush-to-zero mode)."""
     tiny = np.finfo(y.dtype).tiny
-    small = np.abs(y) < tiny
+    small = (np.abs(y) < tiny) & (y != 0)   # zeros are left as they are (relu makes many)
     return np.where(small, np.copysign(y.dtype.type(0), y), y) if small.any() else y
 
 
