@@ -16,6 +16,7 @@ from engine import animate as A
 from engine.geometry import geometry
 from engine.layers import LAYER_CLASSES
 from engine.receptive import contribution_map, receptive_field_mask
+from tests.test_animate import _valid
 
 INTERPOLATIONS = ["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"]
 SIGNED = ("bicubic", "lanczos3", "lanczos5")  # taps of both signs: their sums can cancel
@@ -91,15 +92,10 @@ def cases(draw, kind, variant, fmt):
 
 
 def _build(name, kwargs, shape):
-    try:
-        layer = LAYER_CLASSES[name](**kwargs)
-        out = layer.compute_output_shape(shape)
-        layer.build(shape)
-    except ValueError:
-        return None
-    if 0 in out:
-        return None
-    layer.set_weights([np.ones(w.shape, np.float32) for w in layer.get_weights()])
+    """The conformance-valid layer of ``tests.test_animate``, with all-ones weights."""
+    layer = _valid(name, kwargs, shape)
+    if layer is not None:
+        layer.set_weights([np.ones(w.shape, np.float32) for w in layer.get_weights()])
     return layer
 
 
