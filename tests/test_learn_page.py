@@ -4,7 +4,6 @@ clicked answer; the reveal; the URL it returns)."""
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -14,13 +13,7 @@ from app.pages import learn as L
 from engine.lessons import LESSONS, Progress, cells_text, exercise, exercises
 
 
-@pytest.fixture(scope="module", autouse=True)
-def serial_numba():
-    """Tiny layers run faster on one thread, above all on a loaded machine."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("serial_numba")
 
 
 # --------------------------------------------------------------------------- URL

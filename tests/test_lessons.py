@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-import numba
 import numpy as np
 import pytest
 
@@ -28,13 +27,7 @@ from engine.stack import parse_keras_code
 SEEDS = range(200)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def serial_numba():
-    """Tiny layers run faster on one thread, above all on a loaded machine."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("serial_numba")
 
 
 @pytest.fixture(scope="module")

@@ -185,12 +185,8 @@ class Interpreter(Expressions, Calls, Constructors):
         for count, item in enumerate(items, 1):
             self.budget.loop_iteration(count, line_of(st))
             self.assign_target(st.target, item)
-            try:
-                self.run_block(st.body)
-            except _Break:
+            if self._loop_body(st) is _Break:
                 return
-            except _Continue:
-                continue
         self.run_block(st.orelse)
 
     def while_(self, st):
@@ -199,13 +195,20 @@ class Interpreter(Expressions, Calls, Constructors):
         while self.truth(self.eval(st.test), st.test):
             count += 1
             self.budget.loop_iteration(count, line_of(st))
-            try:
-                self.run_block(st.body)
-            except _Break:
+            if self._loop_body(st) is _Break:
                 return
-            except _Continue:
-                continue
         self.run_block(st.orelse)
+
+    def _loop_body(self, st):
+        """Run a loop's body once: ``_Break`` when it breaks, else None (``continue`` ends
+        the iteration early)."""
+        try:
+            self.run_block(st.body)
+        except _Break:
+            return _Break
+        except _Continue:
+            pass
+        return None
 
     # ------------------------------------------------------------------ definitions
     def function_def(self, st):
