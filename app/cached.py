@@ -6,6 +6,7 @@ disk). ``st.cache_data`` keeps loaded inputs and layer results, bounded by ``max
 
 from __future__ import annotations
 
+import gc
 import io
 from dataclasses import dataclass
 
@@ -27,6 +28,18 @@ def warm_up() -> bool:
     Conv2DTranspose(1, 2, strides=2)(x)
     for interp in ("bilinear", "bicubic", "area", "lanczos3"):
         UpSampling2D(2, interpolation=interp)(x)
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_heap() -> bool:
+    """Once per process, after the first page: collect, then move every object alive now
+    (modules, Numba's and Plotly's tables, cached kernels) out of the garbage collector's
+    reach (``gc.freeze``). Streamlit's ``gc.collect(2)`` after every rerun is switched off
+    (``runner.postScriptGC`` in .streamlit/config.toml): scanning that heap cost ~130 ms of
+    each rerun. Objects made later (sessions, results) are collected as usual."""
+    gc.collect()
+    gc.freeze()
     return True
 
 

@@ -554,6 +554,7 @@ def main() -> None:
     selection = ss.get("selection")
     state.cell = selection.output if selection else None
     sync_url(state)
+    cached.freeze_heap()
 
 
 if __name__ == "__main__":

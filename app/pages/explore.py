@@ -143,11 +143,9 @@ def _on_select(fig_key: str, where: str, rank: int) -> None:
     row = int(round(float(p["y"]))) if p.get("y") is not None and rank > 1 else 0
     depth = int(ss.get("ex.depth" if where == "output" else "ex.in_depth", 0) or 0)
     ss["selection"] = Selection(where, {1: (col,), 2: (row, col), 3: (depth, row, col)}[rank])
-    custom, curve = p.get("customdata"), p.get("curve_number")
-    if where == "output" and isinstance(custom, (list, tuple)) and custom and rank != 1:
-        ss["ex.ch"] = int(custom[-1])
-    elif where == "output" and curve is not None and rank == 1:
-        ss["ex.ch"] = int(curve)
+    curve = p.get("curve_number")
+    if where == "output" and curve is not None:
+        ss["ex.ch"] = int(curve) if rank == 1 else F.grid_channel(int(curve))
 
 
 def _on_depth() -> None:
