@@ -9,6 +9,10 @@ back of a room: larger type and cell numbers, thicker outlines, high contrast).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from plotly import colors as plotly_colors
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form of
 #: colour blindness.
@@ -108,3 +112,44 @@ def show_numbers(rows: int, cols: int, width_px: float, height_px: float,
     """Whether cells of a ``rows × cols`` map drawn in ``width_px × height_px`` are large
     enough to carry their numbers."""
     return min(width_px / max(cols, 1), height_px / max(rows, 1)) >= t.min_cell_px
+
+
+# --------------------------------------------------------------------------- colour maps
+
+def _rgb(text: str) -> tuple:
+    """``rgb(1, 2, 3)`` / ``rgba(…)`` / ``#010203`` → ``(r, g, b[, a·255])`` ints."""
+    if text.startswith("#"):
+        return tuple(int(text[k:k + 2], 16) for k in (1, 3, 5))
+    parts = [float(v) for v in text[text.index("(") + 1:text.index(")")].split(",")]
+    out = [int(round(v)) for v in parts[:3]]
+    return tuple(out + [int(round(parts[3] * 255))]) if len(parts) == 4 else tuple(out)
+
+
+def colour_index(z: np.ndarray, zrange: tuple[float, float]) -> np.ndarray:
+    """``z`` over ``zrange`` as indices into :func:`palette`: 0–254 from low to high, 255
+    for NaN (uint8, same shape)."""
+    lo, hi = zrange
+    nan = np.isnan(z)
+    u = np.clip((np.where(nan, lo, z).astype(np.float64) - lo) / ((hi - lo) or 1.0), 0, 1)
+    idx = np.round(u * 254).astype(np.uint8)
+    idx[nan] = 255
+    return idx
+
+
+@lru_cache(maxsize=16)
+def _palette(key) -> np.ndarray:
+    scale = key if isinstance(key, str) else [list(p) for p in key]
+    sampled = plotly_colors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, 255)))
+    return np.array([_rgb(c)[:3] for c in sampled] + [_rgb(EMPTY_CELL)[:3]], np.uint8)
+
+
+def palette(scale) -> np.ndarray:
+    """``(256, 3)`` uint8: 255 colours of a Plotly colour scale (a name or a list of ``(t,
+    colour)``) sampled as Plotly interpolates it, then :data:`EMPTY_CELL` (for NaN)."""
+    return _palette(scale if isinstance(scale, str) else tuple(tuple(p) for p in scale))
+
+
+def colour_map(z: np.ndarray, zrange: tuple[float, float], scale) -> np.ndarray:
+    """The colours a Plotly heatmap of ``z`` over ``zrange`` with ``scale`` shows, as an
+    ``(h, w, 3)`` uint8 RGB picture (NaN: :data:`EMPTY_CELL`)."""
+    return palette(scale)[colour_index(z, zrange)]

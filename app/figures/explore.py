@@ -10,24 +10,29 @@ label, never colour alone); boxes (``area``: the original input inside the padde
 theme (``t``: normal screen or presentation mode).
 
 What a person waits for (issue 15): every builder assembles one plain spec (``{"data": …,
-"layout": …}``, subplots as explicit axis domains) and validates it once with
-``go.Figure(spec)`` — Plotly's incremental API (``make_subplots``, ``update_xaxes`` per
-subplot, ``add_trace(row=…)``) cost 50–150 ms of server time per figure. What is sent is
-small: a map is drawn at most ``MAX_SIDE`` cells per side (fewer per map in a grid of many
-maps), its colours are sent as 256 levels (``uint8``, the colour bar still labelled in real
-values) once it has more than ``EXACT_CELLS`` drawn cells and no numbers written in it, and
-clicks land on at most ``MAX_CLICK_POINTS`` invisible targets per figure that carry the
-exact values (``float32``) for the hover. The targets are a scatter trace with
-``marker.maxdisplayed=1``: the browser draws one of them, yet hover and click work on every
-one (36,864 drawn SVG markers took Chromium 1.1 s; with ``maxdisplayed`` 17 ms).
+"layout": …}``) and wraps it once (:func:`_figure`, validated in the tests, not on every
+rerun) — Plotly's incremental API (``make_subplots``, ``update_xaxes`` per subplot) and its
+validation cost 50–150 ms of server time per figure.
+In the browser, a map is a PNG picture coloured here exactly as Plotly colours a heatmap
+(:func:`app.theme.colour_map`; Chromium decodes it natively, where a heatmap is painted cell
+by cell in JavaScript), drawn at most ``MAX_SIDE`` cells per side; only maps small enough to
+carry their numbers stay heatmaps. A grid of feature maps is one pair of axes with the maps
+side by side (every subplot's axes cost the browser ~25 ms). Clicks land on at most
+``MAX_CLICK_POINTS`` invisible targets per figure that carry the exact values (``float32``):
+a scatter trace with ``marker.maxdisplayed=1``, so that the browser draws one marker yet
+hover and click work on every point (36,864 drawn SVG markers took Chromium 1.1 s; 17 ms).
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 
 from app import theme as T
 
@@ -35,10 +40,9 @@ MAX_SIDE = 192        # a map larger than this along an axis is shown every step
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
 MAX_NUMBERED = 24     # maps with more cells than this per side never carry numbers
 PANEL_WIDTH = 0.55    # a panel's plot width / its height, side by side at 1366 px (estimate)
-EXACT_CELLS = 1024    # drawn maps with more cells (and no numbers) send 256 colour levels
-MAX_CLICK_POINTS = 4_096   # invisible click targets per figure
+MAX_CLICK_POINTS = 4_096   # invisible click targets per figure (7–8 bytes each)
+GRID_CLICK_POINTS = 3_072  # … in a grid of maps (16 bytes each: row, column, value)
 MAX_SIGNAL_POINTS = 4_000  # points per trace; a longer signal is drawn as its min/max envelope
-GRID_GAP = 0.04       # horizontal gap between the maps of a grid (fraction of the width)
 
 
 def display_step(*sides: int, max_side: int = MAX_SIDE) -> int:
@@ -71,41 +75,49 @@ def envelope(values: np.ndarray, max_points: int = MAX_SIGNAL_POINTS):
 
 # --------------------------------------------------------------------------- traces
 
+def _figure(spec: dict) -> go.Figure:
+    """``spec`` (``{"data": […], "layout": {…}}``) as a Figure, without Plotly's
+    property-by-property validation (~40 ms for a grid of maps, ~1–5 ms without);
+    tests/test_explore_figures.py validates what every builder returns."""
+    return go.Figure(spec, _validate=False)
+
+
+
 def _index(values: np.ndarray) -> np.ndarray:
     """Cell indices in the smallest integer type that holds them (sent as typed arrays)."""
     small = values.size == 0 or (values.min() >= -2 ** 15 and values.max() < 2 ** 15)
     return values.astype(np.int16 if small else np.int32)
 
 
-def _axes(suffix: str) -> dict:
-    """The ``xaxis`` / ``yaxis`` references of subplot ``suffix`` ('' for the first)."""
-    return dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-
-
-def click_layer(values: np.ndarray, step: int, label: str = "", suffix: str = "",
-                budget: int = MAX_CLICK_POINTS) -> dict:
+def click_layer(values: np.ndarray, step: int, label: str = "",
+                budget: int = MAX_CLICK_POINTS, origin: tuple[int, int] | None = None) -> dict:
     """Invisible click targets on cell centres, every ``step``-th cell or sparser so that
-    there are at most ``budget``: Streamlit reports clicks on scatter points (not on heatmap
-    cells), so these carry the clicks and the hover text (row, column, the exact value or
-    RGB). ``values``: the full-resolution map (rows, cols) or RGB image (rows, cols, 3) in
-    [0, 1]. ``marker.maxdisplayed=1``: the browser draws one marker, hover and clicks still
-    find every point."""
+    there are at most ``budget``: Streamlit reports clicks on scatter points (not on pictures
+    or heatmap cells), so these carry the clicks and the hover text (row, column, the exact
+    value or RGB). ``values``: the full-resolution map (rows, cols) or RGB image (rows, cols,
+    3) in [0, 1]. ``origin``: where cell (0, 0) sits in a grid of maps (then the targets
+    also carry their row and column: ``customdata`` = (row, col, value)).
+    ``marker.maxdisplayed=1``: the browser draws one marker, hover and clicks find all."""
     h, w = values.shape[:2]
     ostep = step * max(1, math.ceil(math.sqrt(-(-h // step) * -(-w // step) / budget)))
     yy, xx = np.mgrid[0:h:ostep, 0:w:ostep]
     v = values[::ostep, ::ostep]
+    where = "row %{y}, col %{x}"
     if v.ndim == 3:
         custom = np.round(np.clip(v, 0, 1).reshape(-1, 3) * 255).astype(np.uint8)
-        hover = (f"{label}row %{{y}}, col %{{x}}<br>RGB (%{{customdata[0]}}, "
-                 "%{customdata[1]}, %{customdata[2]})<extra></extra>")
+        what = "RGB (%{customdata[0]}, %{customdata[1]}, %{customdata[2]})"
+    elif origin is None:
+        custom, what = v.ravel().astype(np.float32), "value %{customdata:.5g}"
     else:
-        custom = v.ravel().astype(np.float32)
-        hover = f"{label}row %{{y}}, col %{{x}}<br>value %{{customdata:.5g}}<extra></extra>"
+        custom = np.column_stack([yy.ravel(), xx.ravel(), v.ravel()]).astype(np.float32)
+        where, what = "row %{customdata[0]}, col %{customdata[1]}", "value %{customdata[2]:.5g}"
+    oy, ox = origin or (0, 0)
     size = max(4, min(24, 360 // max(h // ostep, w // ostep, 1)))
-    return dict(type="scatter", x=_index(xx.ravel()), y=_index(yy.ravel()), mode="markers",
-                customdata=custom, hovertemplate=hover, showlegend=False,
+    return dict(type="scatter", x=_index(xx.ravel() + ox), y=_index(yy.ravel() + oy),
+                mode="markers", customdata=custom, showlegend=False,
+                hovertemplate=f"{label}{where}<br>{what}<extra></extra>",
                 marker=dict(size=size, opacity=0, symbol="square", color="black",
-                            maxdisplayed=1), **_axes(suffix))
+                            maxdisplayed=1))
 
 
 def _finite_range(z: np.ndarray, diverging: bool) -> tuple[float, float]:
@@ -118,45 +130,64 @@ def _finite_range(z: np.ndarray, diverging: bool) -> tuple[float, float]:
     return lo, (hi if hi > lo else lo + 1e-6)
 
 
-def nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
-    """About ``n`` round values (steps of 1, 2, 2.5 or 5 × 10^k) inside [lo, hi]."""
-    raw = (hi - lo) / n
-    mag = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    ticks = np.arange(math.ceil(lo / step) * step, hi + step * 1e-6, step)
-    return ticks[(ticks >= lo - step * 1e-6) & (ticks <= hi + step * 1e-6)]
-
-
-def heatmap(z: np.ndarray, step: int, zrange: tuple[float, float], colorscale,
-            t: T.Theme, numbers: bool = False, showscale: bool = True,
-            suffix: str = "") -> dict:
-    """One drawn map ``z`` (rows, cols: every ``step``-th cell of the real one) coloured over
-    ``zrange``. Exact ``float32`` values when its numbers are written in the cells or it is
-    small; else 256 colour levels (``uint8``) with the colour bar's ticks at round real
-    values. Hover is the click layer's (this trace is skipped)."""
-    lo, hi = zrange
-    colorbar = dict(thickness=10, tickfont=dict(size=t.font - 2))
-    if numbers or z.size <= EXACT_CELLS:
-        values, zmin, zmax = z.astype(np.float32), lo, hi
+def png_source(picture: np.ndarray, palette: np.ndarray | None = None) -> str:
+    """A picture as a ``data:image/png`` URI (Pillow): ``(h, w, 3)`` uint8 RGB, or ``(h, w)``
+    uint8 indices into ``palette`` (``(256, 3)`` uint8; a third of the bytes)."""
+    if palette is None:
+        im = Image.fromarray(np.ascontiguousarray(picture), "RGB")
     else:
-        scaled = np.nan_to_num((z.astype(np.float64) - lo) / (hi - lo), nan=0.0)
-        values, zmin, zmax = np.round(np.clip(scaled, 0, 1) * 255).astype(np.uint8), 0, 255
-        ticks = nice_ticks(lo, hi)
-        colorbar.update(tickvals=(ticks - lo) / (hi - lo) * 255,
-                        ticktext=[f"{v:.3g}" for v in ticks])
-    return dict(type="heatmap", z=values, x0=0, dx=step, y0=0, dy=step, zmin=zmin,
-                zmax=zmax, colorscale=colorscale, showscale=showscale, colorbar=colorbar,
-                texttemplate="%{z:.2g}" if numbers else None,
-                textfont=dict(size=t.cell_text), hoverinfo="skip", **_axes(suffix))
+        im = Image.fromarray(np.ascontiguousarray(picture), "P")
+        im.putpalette(palette.ravel().tolist())
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _image(source: str, step: int, origin: tuple[int, int] = (0, 0)) -> dict:
+    """An image trace (``source``: :func:`png_source`) whose pixel (i, j) is centred on
+    cell (origin + step·(i, j))."""
+    return dict(type="image", source=source, x0=origin[1], dx=step, y0=origin[0], dy=step,
+                hoverinfo="skip")
+
+
+def _map_source(z: np.ndarray, zrange: tuple[float, float], scale) -> str:
+    """A map coloured as a Plotly heatmap over ``zrange`` would be, as a palette PNG."""
+    return png_source(T.colour_index(z, zrange), T.palette(scale))
+
+
+def _colour_bar(zrange: tuple[float, float], scale, t: T.Theme) -> dict:
+    """The colour bar of pictures coloured over ``zrange``: an invisible two-cell heatmap at
+    cell (0, 0) whose scale Plotly draws (in real values)."""
+    lo, hi = zrange
+    return dict(type="heatmap", z=np.array([[lo, hi]], np.float32), x0=0, dx=1, y0=0, dy=1,
+                zmin=lo, zmax=hi, colorscale=scale, opacity=0, hoverinfo="skip",
+                colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)))
+
+
+def picture(z: np.ndarray, step: int, zrange: tuple[float, float], scale, t: T.Theme,
+            numbers: bool = False, colour_bar: bool = True) -> list[dict]:
+    """The traces that draw one map ``z`` (rows, cols: every ``step``-th cell of the real
+    one) coloured over ``zrange``: a heatmap with the numbers written in its cells when
+    ``numbers``, else a PNG picture (and its colour bar). Hover is the click layer's."""
+    if numbers:
+        lo, hi = zrange
+        return [dict(type="heatmap", z=z.astype(np.float32), x0=0, dx=step, y0=0, dy=step,
+                     zmin=lo, zmax=hi, colorscale=scale, showscale=colour_bar,
+                     colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)),
+                     texttemplate="%{z:.2g}", textfont=dict(size=t.cell_text),
+                     hoverinfo="skip")]
+    traces = [_image(_map_source(z, zrange, scale), step)]
+    return traces + ([_colour_bar(zrange, scale, t)] if colour_bar else [])
 
 
 # --------------------------------------------------------------------------- outlines
 
-def _rects(cells, kind: str, t: T.Theme, suffix: str = "", step: int = 1,
-           legend: bool = True) -> list:
-    """Layout shapes outlining ``cells`` [(row, col), …] (1-D: (0, i)) of subplot
-    ``suffix`` in the outline style of ``kind`` (colour, dash, width); the first one carries
-    the legend label. More than ``MAX_SHAPES`` cells: their bounding box."""
+def _rects(cells, kind: str, t: T.Theme, step: int = 1, legend: bool = True,
+           origin: tuple[int, int] = (0, 0)) -> list:
+    """Layout shapes outlining ``cells`` [(row, col), …] (1-D: (0, i)), placed at
+    ``origin`` (a map's corner in a grid), in the outline style of ``kind`` (colour, dash,
+    width); the first one carries the legend label. More than ``MAX_SHAPES`` cells: their
+    bounding box."""
     cells = list(cells)
     if not cells:
         return []
@@ -166,9 +197,9 @@ def _rects(cells, kind: str, t: T.Theme, suffix: str = "", step: int = 1,
         boxes = [(min(rs), min(cs), max(rs), max(cs))]
     else:
         boxes = [(r, c, r, c) for r, c in cells]
-    half = 0.5 * step
-    return [dict(type="rect", xref=f"x{suffix}", yref=f"y{suffix}", x0=c0 - half,
-                 x1=c1 + half, y0=r0 - half, y1=r1 + half, line=T.line(kind, t),
+    half, (oy, ox) = 0.5 * step, origin
+    return [dict(type="rect", xref="x", yref="y", x0=ox + c0 - half, x1=ox + c1 + half,
+                 y0=oy + r0 - half, y1=oy + r1 + half, line=T.line(kind, t),
                  fillcolor="rgba(0,0,0,0)", name=T.OUTLINES[kind].label,
                  showlegend=legend and i == 0, legendgroup=kind)
             for i, (r0, c0, r1, c1) in enumerate(boxes)]
@@ -184,11 +215,11 @@ def _box(box, kind: str, t: T.Theme) -> dict:
                            font=dict(size=t.font, color=T.OUTLINES[kind].color)))
 
 
-def _outlines(highlights: dict | None, t: T.Theme, step: int = 1, suffix: str = "",
-              legend: bool = True) -> list:
+def _outlines(highlights: dict | None, t: T.Theme, step: int = 1, legend: bool = True,
+              origin: tuple[int, int] = (0, 0)) -> list:
     """The shapes of every ``{outline kind: cells}`` highlight."""
     return [s for kind, cells in (highlights or {}).items()
-            for s in _rects(cells, kind, t, suffix, step, legend)]
+            for s in _rects(cells, kind, t, step, legend, origin)]
 
 
 # --------------------------------------------------------------------------- layout
@@ -204,39 +235,38 @@ def _margins(t: T.Theme, title: bool = True) -> dict:
     return dict(l=10, r=10, t=2 * t.title + 20 if title else 10, b=t.font * 3 + 10)
 
 
-def _image_axes(t: T.Theme, ticks: tuple = (True, True), fill: bool = False,
-                suffix: str = "") -> dict:
-    """``xaxis…`` / ``yaxis…`` of one image subplot: rows downwards, square cells (y scaled
-    to x), no grid; ``ticks``: (x, y) tick labels shown; ``fill``: the plot area fills its
-    whole domain (the ranges grow to keep cells square), so that a click anywhere in it
-    reaches the nearest cell."""
+def _image_axes(t: T.Theme, ticks: tuple = (True, True)) -> dict:
+    """``xaxis`` / ``yaxis`` of a picture: rows downwards, square cells (y scaled to x), no
+    grid; ``ticks``: (x, y) tick labels shown."""
     def axis(show: bool) -> dict:
         return dict(showgrid=False, zeroline=False, showticklabels=show,
                     ticks="outside" if show else "", automargin=True,
                     tickfont=dict(size=t.font - 2, color=T.INK))
-    return {f"xaxis{suffix}": dict(axis(ticks[0]), constrain="domain"),
-            f"yaxis{suffix}": dict(axis(ticks[1]), autorange="reversed",
-                                   scaleanchor=f"x{suffix}",
-                                   constrain="range" if fill else "domain")}
+    return dict(xaxis=dict(axis(ticks[0]), constrain="domain"),
+                yaxis=dict(axis(ticks[1]), autorange="reversed", scaleanchor="x",
+                           constrain="domain"))
 
 
 def _layout(title: str, t: T.Theme, shapes: list, height: int, **extra) -> dict:
-    """The layout every Explore figure shares (title, size, legend, clicks select)."""
+    """The layout every Explore figure shares (title, size, legend, clicks select). The
+    modes are the ones Streamlit's chart sets for a clickable chart (``dragmode`` "pan",
+    ``hovermode`` "closest"): a spec that already has them is drawn once, not twice."""
     return dict(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
                 height=height, margin=_margins(t), clickmode="event+select",
-                dragmode=False, legend=_legend(t), showlegend=True, **T.figure_style(t),
-                **extra)
+                dragmode="pan", hovermode="closest", legend=_legend(t), showlegend=True,
+                **T.figure_style(t), **extra)
 
 
 # --------------------------------------------------------------------------- figures
 
 def image_figure(arr: np.ndarray, title: str, highlights: dict | None = None,
                  zrange=None, diverging: bool = False, boxes: dict | None = None,
-                 t: T.Theme = T.NORMAL) -> go.Figure:
+                 clickable: bool = True, t: T.Theme = T.NORMAL) -> go.Figure:
     """One 2-D map (rows, cols) or RGB image (rows, cols, 3) with hover values, highlighted
     cells (``{outline kind: cells}``) and labelled boxes (``{outline kind: (r0, c0, r1,
     c1)}``, e.g. ``area``: the original input inside the padded one, ``crop``: the window a
-    Cropping layer keeps). Small maps carry their numbers."""
+    Cropping layer keeps). Small maps carry their numbers. ``clickable=False``: hover only
+    (no drag, no selection)."""
     h, w = arr.shape[:2]
     step = display_step(h, w)
     if step > 1:
@@ -245,47 +275,81 @@ def image_figure(arr: np.ndarray, title: str, highlights: dict | None = None,
     full = np.clip(arr, 0, 1) if rgb else (arr[..., 0] if arr.ndim == 3 else arr)
     sub = full[::step, ::step]
     if rgb:
-        picture = dict(type="image", z=np.round(sub * 255).astype(np.uint8), x0=0, dx=step,
-                       y0=0, dy=step, hoverinfo="skip")
+        traces = [_image(png_source(np.round(sub * 255).astype(np.uint8)), step)]
     else:
         numbers = max(h, w) <= MAX_NUMBERED and T.show_numbers(
             h, w, PANEL_WIDTH * t.panel_height, t.panel_height, t)
         zrange = zrange if zrange is not None else _finite_range(sub, diverging)
-        picture = heatmap(sub, step, zrange, T.DIVERGING if diverging else T.SEQUENTIAL, t,
-                          numbers=numbers)
+        traces = picture(sub, step, zrange, T.DIVERGING if diverging else T.SEQUENTIAL, t,
+                         numbers=numbers)
     shapes = _outlines(highlights, t, step) + [_box(b, k, t) for k, b in (boxes or {}).items()]
-    return go.Figure(dict(data=[picture, click_layer(full, step)],
-                          layout=_layout(title, t, shapes, t.panel_height,
-                                         **_image_axes(t))))
+    layout = _layout(title, t, shapes, t.panel_height, **_image_axes(t))
+    if not clickable:
+        layout.update(dragmode=False, clickmode="none")
+    return _figure(dict(data=[click_layer(full, step)] + traces, layout=layout))
 
 
-def _grid_spacing(rows: int, height: int, t: T.Theme) -> float:
-    """Vertical gap between grid rows (a fraction of the plot) that fits the next row's
-    title above it and this row's tick numbers below it."""
-    if rows == 1:
-        return 0.1
-    gap_px = t.title + t.font + 14
-    return min(0.3, gap_px / max(height - 40, 1))
+def nice_ticks(lo: float, hi: float, n: int = 3) -> np.ndarray:
+    """About ``n`` round values (steps of 1, 2, 2.5 or 5 × 10^k) inside [lo, hi]."""
+    if hi <= lo:
+        return np.array([lo])
+    raw = (hi - lo) / n
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return np.arange(math.ceil(lo / step) * step, hi + step * 1e-9, step)
 
 
-def grid_domains(n: int, cols: int, vgap: float) -> list[tuple[tuple, tuple]]:
-    """Per map (row-major): its ``(x domain, y domain)`` in a grid of ``cols`` columns with
-    ``GRID_GAP`` between columns and ``vgap`` between rows (row 0 at the top)."""
-    rows = math.ceil(n / cols)
-    w = (1 - GRID_GAP * (cols - 1)) / cols
-    h = (1 - vgap * (rows - 1)) / rows
-    out = []
-    for i in range(n):
-        r, c = divmod(i, cols)
-        top = 1 - r * (h + vgap)
-        out.append(((c * (w + GRID_GAP), c * (w + GRID_GAP) + w), (top - h, top)))
-    return out
+@dataclass(frozen=True)
+class Grid:
+    """Where the maps of :func:`grid_figure` sit on its one pair of axes, in cells: map
+    ``i`` (row-major, ``cols`` per row) has its cell (0, 0) at :meth:`origin`; ``gap_x`` /
+    ``gap_y`` cells separate the maps (room for the next row's titles)."""
+
+    n: int
+    cols: int
+    rows: int
+    h: int
+    w: int
+    gap_x: int
+    gap_y: int
+
+    @classmethod
+    def plan(cls, n: int, h: int, w: int, max_cols: int, t: T.Theme) -> "Grid":
+        """The grid of ``n`` maps of ``h × w`` cells, gaps sized for the theme's type at the
+        panel's estimated width (``PANEL_WIDTH`` · 1.3 · panel height)."""
+        cols = min(n, max_cols)
+        rows = math.ceil(n / cols)
+        px = min(1.3 * PANEL_WIDTH * t.panel_height / (cols * w),
+                 (t.panel_height - 2 * t.title) / (rows * h))      # pixels per cell
+        return cls(n, cols, rows, h, w, math.ceil(10 / px), math.ceil((t.font + 10) / px))
+
+    def origin(self, i: int) -> tuple[int, int]:
+        r, c = divmod(i, self.cols)
+        return r * (self.h + self.gap_y), c * (self.w + self.gap_x)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(rows, cols) of cells the whole grid spans, gaps included."""
+        return (self.rows * self.h + (self.rows - 1) * self.gap_y,
+                self.cols * self.w + (self.cols - 1) * self.gap_x)
+
+    def bottom(self, i: int) -> bool:
+        """Whether map ``i`` has no map under it (its column numbers are shown)."""
+        return i + self.cols >= self.n
 
 
-def grid_channel(curve_number: int) -> int:
-    """The map (channel) a click on trace ``curve_number`` of :func:`grid_figure` is in:
-    every map adds its heatmap, then its click layer."""
-    return curve_number // 2
+def grid_pick(point: dict) -> tuple[int, int, int] | None:
+    """(channel, row, col) of a click on :func:`grid_figure` as Streamlit reports it (the
+    first ``n`` traces are the maps' click layers, in order; their ``customdata`` is (row,
+    col, value), a list or — from a typed array — an object keyed "0", "1", "2"); ``None``
+    for a point without them."""
+    custom, curve = point.get("customdata"), point.get("curve_number")
+    if isinstance(custom, dict):   # a typed-array row arrives as {"0": …, "1": …, "2": …}
+        custom = [custom.get(str(k)) for k in range(len(custom))]
+    if curve is None or not isinstance(custom, (list, tuple)) or len(custom) < 2 \
+            or None in custom[:2]:
+        return None
+    return int(curve), int(round(float(custom[0]))), int(round(float(custom[1])))
 
 
 def _map_range(z: np.ndarray, shared_range, diverging: bool) -> tuple[tuple, bool]:
@@ -297,46 +361,59 @@ def _map_range(z: np.ndarray, shared_range, diverging: bool) -> tuple[tuple, boo
     return _finite_range(z, own), own
 
 
+def _grid_ticks(g: Grid, t: T.Theme) -> dict:
+    """The x axis of a grid: column numbers under the maps of the bottom row only."""
+    vals, text = [], []
+    for i in range(g.n):
+        if g.bottom(i):
+            ticks = nice_ticks(0, g.w - 1)
+            vals += list(g.origin(i)[1] + ticks)
+            text += [f"{v:g}" for v in ticks]
+    return dict(tickmode="array", tickvals=vals, ticktext=text, showgrid=False,
+                zeroline=False, ticks="outside", range=[-0.5, g.size[1] - 0.5],
+                constrain="range", tickfont=dict(size=t.font - 2, color=T.INK))
+
+
 def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                 highlights: dict | None = None, diverging: bool = False, max_cols: int = 4,
                 title: str = "", t: T.Theme = T.NORMAL) -> go.Figure:
-    """Feature maps ``(channels, rows, cols)`` as a grid of heatmaps; one colour scale for
-    all (``shared``) or one per map. ``highlights`` apply to every map. Column numbers only
-    under the bottom row (hover says row and column), with room for every map's title above
-    it; a click anywhere in a map selects the nearest cell (its channel:
-    :func:`grid_channel`)."""
-    n = maps.shape[0]
-    cols = min(n, max_cols)
-    rows = math.ceil(n / cols)
-    h, w = maps.shape[1:]
-    step = display_step(h, w, max_side=grid_side(cols))
-    per_row = max((t.panel_height - 2 * t.title) // rows, 80)
-    height = per_row * rows + 2 * t.title + 40
+    """Feature maps ``(channels, rows, cols)`` side by side on one pair of axes (:class:`Grid`),
+    each a picture; one colour scale for all (``shared``, with its colour bar) or one per
+    map. ``highlights`` (cells of one map) are outlined on every map. Column numbers only
+    under the bottom row (hover says row, column and value); the plot area fills the panel
+    (square cells: the ranges grow) and a click anywhere in it selects the nearest cell of
+    the nearest map (:func:`grid_pick`)."""
+    n, h, w = maps.shape
+    g = Grid.plan(n, h, w, max_cols, t)
+    step = display_step(h, w, max_side=grid_side(g.cols))
     shared_range = _finite_range(maps, diverging) if shared else None
-    data, shapes, axes, notes = [], [], {}, []
-    for i, (xd, yd) in enumerate(grid_domains(n, cols, _grid_spacing(rows, height, t))):
-        suffix = "" if i == 0 else str(i + 1)
+    clicks, pictures, shapes, notes = [], [], [], []
+    for i in range(n):
+        origin = g.origin(i)
         z = maps[i, ::step, ::step]
         zrange, div = _map_range(z, shared_range, diverging)
+        scale = T.DIVERGING if div else T.SEQUENTIAL
         label = titles[i] if i < len(titles) else f"channel {i}"
-        data += [heatmap(z, step, zrange, T.DIVERGING if div else T.SEQUENTIAL, t,
-                         showscale=shared and i == 0, suffix=suffix),
-                 click_layer(maps[i], step, f"{label}<br>", suffix,
-                             budget=MAX_CLICK_POINTS // n)]
-        shapes += _outlines(highlights, t, step, suffix, legend=i == 0)
-        bottom = i // cols == rows - 1 or i + cols >= n
-        ax = _image_axes(t, ticks=(bottom, False), fill=True, suffix=suffix)
-        ax[f"xaxis{suffix}"].update(domain=xd, anchor=f"y{suffix}")
-        ax[f"yaxis{suffix}"].update(domain=yd, anchor=f"x{suffix}")
-        axes.update(ax)
-        notes.append(dict(text=label, x=(xd[0] + xd[1]) / 2, y=yd[1], xref="paper",
-                          yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
+        clicks.append(click_layer(maps[i], step, f"{label}<br>", GRID_CLICK_POINTS // n,
+                                  origin))
+        pictures.append(_image(_map_source(z, zrange, scale), step, origin))
+        shapes += _outlines(highlights, t, step, legend=i == 0, origin=origin)
+        notes.append(dict(text=label, x=origin[1] + (w - 1) / 2, y=origin[0] - 0.5,
+                          xanchor="center", yanchor="bottom", showarrow=False,
                           font=dict(size=t.font)))
-    layout = _layout(title, t, shapes, height, annotations=notes, hoverdistance=-1, **axes)
-    layout["margin"] = dict(_margins(t), t=(t.title + 16 if title else 0) + t.font + 14)
+    if shared:
+        pictures.append(_colour_bar(shared_range, T.DIVERGING if diverging else T.SEQUENTIAL,
+                                    t))
+    height = max((t.panel_height - 2 * t.title) // g.rows, 80) * g.rows + 2 * t.title + 40
+    layout = _layout(title, t, shapes, height, annotations=notes, hoverdistance=-1,
+                     xaxis=_grid_ticks(g, t),
+                     yaxis=dict(range=[g.size[0] - 0.5, -0.5 - g.gap_y], scaleanchor="x",
+                                constrain="range", showgrid=False, zeroline=False,
+                                showticklabels=False, ticks=""))
+    layout["margin"] = dict(_margins(t), t=(t.title + 16 if title else 0) + 10)
     layout["title"] = (dict(text=title, font=dict(size=t.title), y=1, yref="container",
                             yanchor="top", pad=dict(t=8)) if title else None)
-    return go.Figure(dict(data=data, layout=layout))
+    return _figure(dict(data=clicks + pictures, layout=layout))
 
 
 def _signal_shapes(highlights: dict | None, boxes: dict | None, t: T.Theme) -> list:
@@ -384,10 +461,10 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
     legend_px = math.ceil(items / 2) * int(1.7 * t.font)
     tick = dict(tickfont=dict(size=t.font - 2, color=T.INK), automargin=True)
     layout = _layout(title, t, _signal_shapes(highlights, boxes, t),
-                     t.panel_height + legend_px, hovermode="closest",
+                     t.panel_height + legend_px,
                      xaxis=dict(tick, title=dict(text="step")), yaxis=tick)
     layout["margin"] = dict(_margins(t), b=3 * t.font + legend_px + 10)
-    return go.Figure(dict(data=data, layout=layout))
+    return _figure(dict(data=data, layout=layout))
 
 
 def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
@@ -410,5 +487,5 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
     axes = _image_axes(t)
     axes["xaxis"]["dtick"] = axes["yaxis"]["dtick"] = 1
     layout = _layout(title, t, shapes, t.panel_height, **axes)
-    del layout["clickmode"]
-    return go.Figure(dict(data=[trace], layout=layout))
+    layout.update(dragmode=False, clickmode="none")
+    return _figure(dict(data=[trace], layout=layout))

@@ -130,22 +130,37 @@ def kernel_spatial(kind: str, layer, weights, ch: int):
 
 # --------------------------------------------------------------------------- selection state
 
+def clicked_cell(point: dict, where: str, rank: int) -> tuple[int | None, tuple] | None:
+    """(output channel or ``None``, (row, col)) of a Plotly click as Streamlit reports it:
+    on a line plot (1-D: the trace is the channel), on a picture (x = column, y = row), or
+    on the output's grid of maps (:func:`app.figures.explore.grid_pick`); ``None`` when the
+    point is not a cell."""
+    if where == "output" and rank > 1:
+        picked = F.grid_pick(point)
+        return None if picked is None else (picked[0], picked[1:])
+    if point.get("x") is None:
+        return None
+    col = int(round(float(point["x"])))
+    row = int(round(float(point["y"]))) if point.get("y") is not None and rank > 1 else 0
+    channel = point.get("curve_number") if where == "output" else None
+    return channel, (row, col)
+
+
 def _on_select(fig_key: str, where: str, rank: int) -> None:
-    """Plotly click → the selected output (or input) cell."""
+    """Plotly click → the selected output (or input) cell (and the output channel)."""
     ss = st.session_state
     try:
         p = ss.get(fig_key)["selection"]["points"][0]
     except (KeyError, TypeError, IndexError):
         return
-    if p.get("x") is None:
+    picked = clicked_cell(p, where, rank)
+    if picked is None:
         return
-    col = int(round(float(p["x"])))
-    row = int(round(float(p["y"]))) if p.get("y") is not None and rank > 1 else 0
+    channel, (row, col) = picked
     depth = int(ss.get("ex.depth" if where == "output" else "ex.in_depth", 0) or 0)
     ss["selection"] = Selection(where, {1: (col,), 2: (row, col), 3: (depth, row, col)}[rank])
-    curve = p.get("curve_number")
-    if where == "output" and curve is not None:
-        ss["ex.ch"] = int(curve) if rank == 1 else F.grid_channel(int(curve))
+    if channel is not None:
+        ss["ex.ch"] = int(channel)
 
 
 def _on_depth() -> None:
@@ -411,7 +426,7 @@ def _conv_padded_panel(ctx: ViewContext, item, lk: Links, in_depth) -> None:
         (r0, _), (c0, _) = pads[-2:]
         area = (r0, c0, r0 + g.in_spatial[-2] - 1, c0 + g.in_spatial[-1] - 1)
         fig = F.image_figure(_first_channels(shown)[0], title, highlights=highlights,
-                             boxes={"area": area}, t=t)
+                             boxes={"area": area}, clickable=False, t=t)
     _show(fig, "ex.pad_fig")
     st.caption(f"padding='{layer.padding}'. Inside the dashed box labelled “original input”: "
                "the input; outside it: zeros, "
@@ -428,7 +443,7 @@ def _transpose_panel(ctx: ViewContext, item, in_depth) -> None:
     else:
         shown = z if ctx.rank == 2 else z[min(max(place[0][0] + in_depth * place[0][1], 0),
                                               z.shape[0] - 1)]
-        fig = F.image_figure(_first_channels(shown)[0], title, t=t)
+        fig = F.image_figure(_first_channels(shown)[0], title, clickable=False, t=t)
     _show(fig, "ex.pad_fig")
     st.caption("A transposed convolution equals a stride-1 convolution with the flipped "
                "kernel over the input with strides − 1 zeros inserted between cells and "

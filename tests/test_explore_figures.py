@@ -1,0 +1,125 @@
+"""The Explore figures stay valid, small and clickable (issue 15: what a person waits for).
+
+Builders skip Plotly's validation at run time (:func:`app.figures.explore._figure`), so this
+module validates every builder's spec; it also pins what keeps the browser fast — pictures
+instead of per-cell heatmaps, click targets Chromium does not draw (``maxdisplayed``),
+compact typed arrays, the default page's bytes — and that a click on any map of the grid
+comes back as that map's cell.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app import theme as T
+from app.figures import explore as F
+from app.pages.explore import clicked_cell
+from tests.test_app import run_app
+
+RNG = np.random.default_rng(0)
+
+
+def _valid(fig: go.Figure) -> dict:
+    """The figure's spec after Plotly's full validation (raises on an invalid property)."""
+    spec = fig.to_dict()
+    go.Figure(spec)
+    return spec
+
+
+def _builders(t: T.Theme):
+    maps = RNG.standard_normal((6, 40, 50)).astype(np.float32)
+    yield F.image_figure(RNG.random((30, 20, 3)), "rgb", {"read": [(1, 2)]}, t=t)
+    yield F.image_figure(RNG.random((300, 500)), "big", {"selected": [(0, 0)]},
+                         boxes={"area": (1, 1, 5, 5)}, clickable=False, t=t)
+    yield F.image_figure(RNG.random((8, 8)), "numbered", diverging=True, t=t)
+    yield F.grid_figure(maps, [str(i) for i in range(6)], shared=True,
+                        highlights={"fed": [(3, 4), (3, 5)]}, diverging=True, t=t)
+    yield F.grid_figure(maps[:2], ["a", "b"], shared=False, title="maps", t=t)
+    yield F.signal_figure(RNG.random((9000, 3)), "signal", names=["a", "b", "c"],
+                          highlights={"read": [(0, 3)]}, boxes={"area": (2, 8)}, t=t)
+    yield F.kernel_figure(RNG.random((3, 3)), "k", taps=[(0, 0)], pad_taps=[(2, 2)], t=t)
+
+
+@pytest.mark.parametrize("t", [T.NORMAL, T.PRESENT], ids=["normal", "present"])
+def test_every_builder_returns_a_valid_plotly_spec(t):
+    for fig in _builders(t):
+        spec = _valid(fig)
+        assert spec["layout"]["font"]["size"] == t.font
+
+
+def test_maps_are_pictures_and_click_targets_are_not_drawn():
+    fig = F.grid_figure(RNG.random((4, 190, 254)), list("abcd"))
+    kinds = [tr.type for tr in fig.data]
+    assert kinds.count("image") == 4 and "scatter" in kinds
+    assert all(tr.source.startswith("data:image/png;base64,") for tr in fig.data
+               if tr.type == "image")
+    clicks = [tr for tr in fig.data if tr.type == "scatter"]
+    assert all(tr.marker.maxdisplayed == 1 and tr.marker.opacity == 0 for tr in clicks)
+    assert sum(len(tr.x) for tr in clicks) <= F.GRID_CLICK_POINTS
+    assert all(tr.x.dtype == np.int16 and tr.customdata.dtype == np.float32 for tr in clicks)
+    # a small map keeps its numbers in the cells: an exact float32 heatmap
+    small = F.image_figure(RNG.random((6, 6)), "small")
+    heat = [tr for tr in small.data if tr.type == "heatmap"]
+    assert heat and heat[0].texttemplate and heat[0].z.dtype == np.float32
+
+
+def test_pictures_have_the_colours_of_the_heatmap_they_replace():
+    z = np.array([[-1.0, 0.0, 1.0, np.nan]])
+    rgb = T.colour_map(z, (-1.0, 1.0), T.DIVERGING)
+    stops = [T._rgb(c) for _, c in T.DIVERGING]
+    assert tuple(rgb[0, 0]) == stops[0] and tuple(rgb[0, 2]) == stops[2]
+    assert np.abs(rgb[0, 1].astype(int) - np.array(stops[1])).max() <= 1   # 0: the middle
+    assert tuple(rgb[0, 3]) == T._rgb(T.EMPTY_CELL)
+    cividis = T.palette(T.SEQUENTIAL)
+    assert cividis.shape == (256, 3) and tuple(cividis[0]) == (0, 34, 78)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 16), h=st.integers(1, 300), w=st.integers(1, 300),
+       present=st.booleans(), data=st.data())
+def test_a_click_on_any_map_of_the_grid_selects_its_cell(n, h, w, present, data):
+    maps = np.arange(n * h * w, dtype=np.float32).reshape(n, h, w)
+    fig = F.grid_figure(maps, [str(i) for i in range(n)], t=T.theme(present))
+    spec = json.loads(fig.to_json())     # what the browser gets (typed arrays)
+    ch = data.draw(st.integers(0, n - 1))
+    trace = fig.data[ch]
+    k = data.draw(st.integers(0, len(trace.x) - 1))
+    row, col, value = (float(v) for v in trace.customdata[k])
+    assert maps[ch, int(row), int(col)] == value          # hover value = that cell's
+    g = F.Grid.plan(n, h, w, 4, T.theme(present))
+    assert (trace.y[k], trace.x[k]) == (g.origin(ch)[0] + row, g.origin(ch)[1] + col)
+    assert spec["data"][ch]["customdata"]["dtype"] == "f4"
+    # Streamlit reports a typed-array row as an object keyed "0", "1", "2"
+    point = {"x": float(trace.x[k]), "y": float(trace.y[k]), "curve_number": ch,
+             "customdata": {"0": row, "1": col, "2": value}}
+    assert clicked_cell(point, "output", 2) == (ch, (int(row), int(col)))
+    point["customdata"] = [row, col, value]
+    assert clicked_cell(point, "output", 2) == (ch, (int(row), int(col)))
+
+
+def test_clicks_on_pictures_and_lines():
+    assert clicked_cell({"x": 4.0, "y": 2.0, "curve_number": 0}, "input", 2) == (None, (2, 4))
+    assert clicked_cell({"x": 7, "curve_number": 3}, "output", 1) == (3, (0, 7))
+    assert clicked_cell({"curve_number": 0}, "output", 2) is None
+
+
+def test_the_default_page_sends_little():
+    """Photo through Conv2D(4, 3): what changes when an argument changes (output grid and
+    kernel) stays under the issue's 150 kB; the whole first page under 300 kB."""
+    at = run_app({})
+    sizes = [len(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(sizes) == 3, sizes                   # input, kernel, output
+    assert sizes[1] + sizes[2] < 150_000, sizes
+    assert sum(sizes) < 300_000, sizes
+    for chart in at.get("plotly_chart"):
+        for tr in json.loads(chart.proto.spec)["data"]:
+            for key in ("x", "y", "z", "customdata"):
+                value = tr.get(key)
+                if isinstance(value, dict):         # typed arrays only, never float64
+                    assert value["dtype"] in ("i1", "u1", "i2", "i4", "f4"), (tr["type"], key)
