@@ -116,7 +116,7 @@ def show_numbers(rows: int, cols: int, width_px: float, height_px: float,
 
 # --------------------------------------------------------------------------- colour maps
 
-def _rgb(text: str) -> tuple:
+def rgb(text: str) -> tuple:
     """``rgb(1, 2, 3)`` / ``rgba(…)`` / ``#010203`` → ``(r, g, b[, a·255])`` ints."""
     if text.startswith("#"):
         return tuple(int(text[k:k + 2], 16) for k in (1, 3, 5))
@@ -140,7 +140,7 @@ def colour_index(z: np.ndarray, zrange: tuple[float, float]) -> np.ndarray:
 def _palette(key) -> np.ndarray:
     scale = key if isinstance(key, str) else [list(p) for p in key]
     sampled = plotly_colors.sample_colorscale(scale, list(np.linspace(0.0, 1.0, 255)))
-    return np.array([_rgb(c)[:3] for c in sampled] + [_rgb(EMPTY_CELL)[:3]], np.uint8)
+    return np.array([rgb(c)[:3] for c in sampled] + [rgb(EMPTY_CELL)[:3]], np.uint8)
 
 
 def palette(scale) -> np.ndarray:

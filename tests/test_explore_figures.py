@@ -72,10 +72,10 @@ def test_maps_are_pictures_and_click_targets_are_not_drawn():
 def test_pictures_have_the_colours_of_the_heatmap_they_replace():
     z = np.array([[-1.0, 0.0, 1.0, np.nan]])
     rgb = T.colour_map(z, (-1.0, 1.0), T.DIVERGING)
-    stops = [T._rgb(c) for _, c in T.DIVERGING]
+    stops = [T.rgb(c) for _, c in T.DIVERGING]
     assert tuple(rgb[0, 0]) == stops[0] and tuple(rgb[0, 2]) == stops[2]
     assert np.abs(rgb[0, 1].astype(int) - np.array(stops[1])).max() <= 1   # 0: the middle
-    assert tuple(rgb[0, 3]) == T._rgb(T.EMPTY_CELL)
+    assert tuple(rgb[0, 3]) == T.rgb(T.EMPTY_CELL)
     cividis = T.palette(T.SEQUENTIAL)
     assert cividis.shape == (256, 3) and tuple(cividis[0]) == (0, 34, 78)
 

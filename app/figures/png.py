@@ -25,9 +25,6 @@ _BOX = 440           # side of each picture's square
 _TOP = 150           # header height (code line, shape line)
 _GRID_PX = 10        # cells at least this large get grid lines
 _NUMBER_PX = 44      # cells at least this large get their numbers
-#: Sequential and diverging colour ramps (cividis-like; blue–white–vermilion).
-_SEQ = ("#00224E", "#7C7B78", "#FEE838")
-_DIV = (T.OKABE_ITO["blue"], "#F7F7F7", T.OKABE_ITO["vermilion"])
 
 
 @dataclass(frozen=True)
@@ -68,29 +65,17 @@ def _write(draw: ImageDraw.ImageDraw, xy, text: str, size: int, fill=T.INK, **kw
     draw.text(xy, _say(text, font), fill=fill, font=font, **kw)
 
 
-def _hex(color: str) -> tuple:
-    return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
-
-
-def _ramp(u: np.ndarray, stops) -> np.ndarray:
-    """Values in [0, 1] → RGB uint8 along three colour stops."""
-    c = np.array([_hex(s) for s in stops], np.float64)
-    u = np.clip(u, 0, 1)[..., None]
-    low = c[0] + (c[1] - c[0]) * np.clip(2 * u, 0, 1)
-    high = c[1] + (c[2] - c[1]) * np.clip(2 * u - 1, 0, 1)
-    return np.where(u < 0.5, low, high).astype(np.uint8)
-
-
 def _rgb(values: np.ndarray, diverging: bool) -> np.ndarray:
-    """A map → RGB uint8 (RGB images as they are, clipped to [0, 1])."""
+    """A map → RGB uint8 in the app's colours (:func:`app.theme.colour_map`: signed values
+    centred on 0, else over their range); RGB images as they are, clipped to [0, 1]."""
     v = np.asarray(values, np.float64)
     if v.ndim == 3:
         return (np.clip(v, 0, 1) * 255).astype(np.uint8)
     if diverging:
-        m = float(np.max(np.abs(v))) or 1.0
-        return _ramp(0.5 + 0.5 * v / m, _DIV)
-    lo, hi = float(v.min()), float(v.max())
-    return _ramp(np.zeros_like(v) if hi <= lo else (v - lo) / (hi - lo), _SEQ)
+        m = float(np.nanmax(np.abs(v))) if v.size else 0.0
+        return T.colour_map(v, (-(m or 1.0), m or 1.0), T.DIVERGING)
+    lo, hi = (float(np.nanmin(v)), float(np.nanmax(v))) if v.size else (0.0, 1.0)
+    return T.colour_map(v, (lo, hi if hi > lo else lo + 1.0), T.SEQUENTIAL)
 
 
 def _scale(rows: int, cols: int) -> tuple[float, float]:
@@ -145,7 +130,7 @@ def _draw_panel(canvas: Image.Image, panel: Panel, left: int, top: int) -> None:
     for kind, (r0, c0, r1, c1) in panel.boxes.items():
         o = T.OUTLINES[kind]
         _dashed(draw, (x0 + c0 * sx, y0 + r0 * sy, x0 + (c1 + 1) * sx, y0 + (r1 + 1) * sy),
-                _hex(o.color), 5, _DASH_PX.get(o.dash, 12))
+                T.rgb(o.color), 5, _DASH_PX.get(o.dash, 12))
     _write(draw, (left + _BOX // 2, top + _BOX + 18), panel.label, 26, anchor="mt")
 
 
@@ -155,7 +140,7 @@ def _legend(draw: ImageDraw.ImageDraw, kinds: list, y: int) -> None:
     font = _font(24)
     for kind in kinds:
         o = T.OUTLINES[kind]
-        _dashed(draw, (x, y, x + 60, y + 22), _hex(o.color), 5, _DASH_PX.get(o.dash, 12))
+        _dashed(draw, (x, y, x + 60, y + 22), T.rgb(o.color), 5, _DASH_PX.get(o.dash, 12))
         _write(draw, (x + 74, y + 11), o.label, 24, anchor="lm")
         x += 74 + int(draw.textlength(o.label, font=font)) + 50
 
