@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from app import cached, compute, state as S, widgets as W  # noqa: E402
+from app import cached, compute, state as S, url, widgets as W  # noqa: E402
 from app.context import Selection, ViewContext  # noqa: E402
 from app.pages import animate, explore, learn, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
@@ -352,23 +352,6 @@ def budget_refusal(view: str, layer: str, kwargs: dict, x_shape: tuple) -> str |
         return None  # the view reports Keras's reason itself
 
 
-# --------------------------------------------------------------------------- URL sync
-
-def sync_url(state: S.AppState) -> None:
-    want = S.to_query(state)
-    qp = st.query_params
-    current = qp.to_dict()
-    own = set(S.APP_PARAMS) | {s.name for lay in S.ALL_LAYERS for s in S.arg_specs(lay)}
-    own |= set(st.session_state.get("_synced_extras", ()))  # extras a view has dropped
-    for k in list(current):
-        if (k in own or k in state.extras) and k not in want:
-            del qp[k]
-    st.session_state["_synced_extras"] = tuple(state.extras)
-    for k, v in want.items():
-        if current.get(k) != v:
-            qp[k] = v
-
-
 # --------------------------------------------------------------------------- main
 
 def render_view(view: str, ctx: ViewContext) -> None:
@@ -544,16 +527,20 @@ def main() -> None:
     cached.warm_up()
     _init_session()
     ss = st.session_state
-    state, x, input_label, input_error, slots = _sidebar(ss)
-    _header(state)
-    ctx = _context(state, x, input_label, slots)
-    if input_error:
-        st.warning(f"Input problem: {input_error} (your last input is kept).")
-    _views(state, ctx)
-    state.scale = ss.get("scale", "per_channel")
-    selection = ss.get("selection")
-    state.cell = selection.output if selection else None
-    sync_url(state)
+    ss[url.FULL_RUN] = True        # a view's fragment reruns sync the URL themselves
+    try:
+        state, x, input_label, input_error, slots = _sidebar(ss)
+        _header(state)
+        ctx = _context(state, x, input_label, slots)
+        if input_error:
+            st.warning(f"Input problem: {input_error} (your last input is kept).")
+        _views(state, ctx)
+        state.scale = ss.get("scale", "per_channel")
+        selection = ss.get("selection")
+        state.cell = selection.output if selection else None
+        url.sync(state)
+    finally:
+        ss[url.FULL_RUN] = False
     cached.freeze_heap()
 
 

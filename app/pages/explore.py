@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from app import cached, compute
+from app import cached, compute, url
 from app import theme as T
 from app.codegen import keras_code
 from app.context import Selection, ViewContext
@@ -624,9 +624,10 @@ def _downloads(ctx: ViewContext, res, item, out_item: np.ndarray, lk: Links, in_
             np.broadcast_to(shown, (32,) + shown.shape[1:]), -1, 0)
         return PNG.maps_png(arr, shared=shared, scale=max(1, 256 // max(arr.shape[1:])))
 
-    def panel() -> bytes:
-        return panel_picture(ctx, item, out_item, lk, in_depth, depth,
-                             int(st.session_state.get("ex.ch", 0) or 0))
+    ch = int(st.session_state.get("ex.ch", 0) or 0)
+
+    def panel() -> bytes:   # runs on another thread when clicked: no session state there
+        return panel_picture(ctx, item, out_item, lk, in_depth, depth, ch)
 
     note = ("" if ctx.weights_mode != "init" else
             "Keras's seeded initializers draw other numbers than the engine's: "
@@ -667,7 +668,6 @@ def layer_line(name: str, kwargs: dict) -> str:
 def render(ctx: ViewContext) -> dict[str, str]:
     """The Explore page: the shape, then the pictures, then where every number comes from;
     returns the values of its :data:`URL_PARAMS` (none)."""
-    t0 = time.perf_counter()
     _headline(ctx)
     if ctx.cost.refused:
         st.error(f"Refused: {ctx.cost.refused}")
@@ -677,6 +677,17 @@ def render(ctx: ViewContext) -> dict[str, str]:
     if res is None:
         _derivations(ctx)
         return {}
+    _linked(ctx, res)
+    return {}
+
+
+@st.fragment
+def _linked(ctx: ViewContext, res) -> None:
+    """Everything that follows the selected cell: the controls, the pictures, the link in
+    words, the derivations and the downloads. A Streamlit fragment: a click on a cell or a
+    control reruns only this part (not the sidebar), and writes the cell and the colour
+    scale into the URL itself (:func:`app.url.sync_controls`)."""
+    t0 = time.perf_counter()
     b, sel, depth = _controls(ctx)
     lk = links(ctx.geometry, sel)
     in_depth, why = input_depth(ctx.geometry, sel, lk)
@@ -688,4 +699,4 @@ def render(ctx: ViewContext) -> dict[str, str]:
     _timing(res, t0)
     _derivations(ctx)
     _downloads(ctx, res, item, out_item, lk, in_depth, depth)
-    return {}
+    url.sync_controls()
