@@ -37,11 +37,11 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 health() {  # 0 when http://127.0.0.1:$1/_stcore/health answers "ok"
     "$PY" - "$1" <<'EOF'
-import sys, urllib.request
+import http.client, sys, urllib.request
 try:
     ok = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/_stcore/health", timeout=2).read()
     sys.exit(0 if ok.strip() == b"ok" else 1)
-except Exception:
+except (OSError, http.client.HTTPException):
     sys.exit(1)
 EOF
 }
