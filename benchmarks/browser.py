@@ -3,6 +3,8 @@
 For each scenario, Debian's chromium (Playwright, headless) opens a shared link against
 ``streamlit run app/main.py`` and records:
 
+- ``first picture s``: navigation start → the first Plotly chart of the page drawn (its
+  SVG in the DOM) — what the issue's "first picture" is;
 - ``open s``: navigation start → the page's last Plotly chart drawn and stable (no DOM
   change in the charts for 400 ms), with the expected ``Output shape`` text on screen;
 - ``input→picture ms``: for an interaction (typing a new ``filters`` and Enter), the time from
@@ -55,16 +57,24 @@ class Scenario:
 SCENARIOS = (
     Scenario("explore: photo, Conv2D(4, 3)", "", "Output shape:", "8", "Output shape:"),
     Scenario("animate: Conv2D(4, 3)", "?view=animate", "Animate Conv2D"),
+    Scenario("animate: Conv2D(4, 3), filters", "?view=animate", "Animate Conv2D", "8",
+             "Animate Conv2D"),
     Scenario("receptive: Conv2D(4, 3)", "?view=receptive", "Receptive field", "8",
              "Receptive field"),
     Scenario("stack: example", "?view=stack", "Shape debugger"),
+    Scenario("stack: example, filters", "?view=stack", "Shape debugger", "8", "Shape debugger"),
 )
 
 _OBSERVER = """() => {
   window.__last = performance.now(); window.__keydown = null;
   document.addEventListener('keydown', () => { window.__keydown = performance.now(); },
                             true);
-  new MutationObserver(() => { window.__last = performance.now(); })
+  window.__first = null;
+  new MutationObserver(() => {
+    window.__last = performance.now();
+    if (window.__first === null && document.querySelector('.stPlotlyChart .main-svg'))
+      window.__first = window.__last;
+  })
     .observe(document, {subtree: true, childList: true, attributes: true,
                         characterData: true});
 }"""
@@ -144,7 +154,8 @@ class Probe:
         raise TimeoutError("the page kept changing")
 
     def open(self, url: str, ready: str) -> float:
-        """Seconds from navigation start to the settled first picture."""
+        """Seconds from navigation start to the settled page (:meth:`first_picture`: to the
+        first chart)."""
         self.page.add_init_script(f"({_OBSERVER})()")
         self.page.goto(url)
         self.page.get_by_text(ready).first.wait_for(timeout=120_000)
@@ -152,6 +163,11 @@ class Probe:
             "document.querySelectorAll('.stPlotlyChart .main-svg, .stCode').length > 0",
             timeout=120_000)
         return self.settle() / 1000.0
+
+    def first_picture(self) -> float | None:
+        """Seconds from navigation start to the first chart drawn (``None``: no chart)."""
+        first = self.page.evaluate("() => window.__first")
+        return None if first is None else first / 1000.0
 
     def change_filters(self, value: str, server: Server) -> tuple[float, int, float]:
         """(ms from keydown to the last redraw, bytes received, server CPU s)."""
@@ -174,6 +190,7 @@ class Result:
     scenario: str
     label: str
     open_s: float
+    first_s: float | None = None
     latency_ms: float | None = None
     kb: float | None = None
     cpu_ms: float | None = None
@@ -183,7 +200,7 @@ def measure(browser, server: Server, sc: Scenario, label: str, repeat: int) -> R
     probe = Probe(browser)
     try:
         opened = probe.open(server.url + "/" + sc.query, sc.ready_text)
-        result = Result(sc.name, label, opened)
+        result = Result(sc.name, label, opened, probe.first_picture())
         if sc.new_filters is None:
             return result
         runs = [probe.change_filters(v, server)
@@ -210,10 +227,11 @@ def _fmt(v, spec) -> str:
 
 
 def _table(results: list[Result]) -> str:
-    head = "| scenario | code | open s | input→picture ms | kB sent | server CPU ms |"
-    rows = [head, "|" + "---|" * 6]
+    head = ("| scenario | code | first picture s | open s | input→picture ms | kB sent | "
+            "server CPU ms |")
+    rows = [head, "|" + "---|" * 7]
     for r in results:
-        rows.append(f"| {r.scenario} | {r.label} | {r.open_s:.2f} | "
+        rows.append(f"| {r.scenario} | {r.label} | {_fmt(r.first_s, '.2f')} | {r.open_s:.2f} | "
                     f"{_fmt(r.latency_ms, '.0f')} | {_fmt(r.kb, '.0f')} | "
                     f"{_fmt(r.cpu_ms, '.0f')} |")
     return "\n".join(rows)

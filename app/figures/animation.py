@@ -1159,7 +1159,8 @@ def _level_panels(maps: list, names: list, index: tuple) -> tuple:
 
 def _pick_targets(first_out: int, n_panels: int, out_shape: tuple) -> list:
     """Invisible markers, one per output cell, ``customdata`` = the cell (spatial order):
-    axis ``n + 1`` is panel ``n``, the output level's panels come last."""
+    axis ``n + 1`` is panel ``n``, the output level's panels come last. ``maxdisplayed=1``:
+    the browser draws one marker per trace, yet hovers and clicks every one."""
     rank = len(out_shape)
     traces = []
     for s, panel in enumerate(range(first_out, n_panels)):
@@ -1170,7 +1171,8 @@ def _pick_targets(first_out: int, n_panels: int, out_shape: tuple) -> list:
         custom = [lead + ([int(r)] if rank >= 2 else []) + [int(c)] for r, c in zip(rr, cc)]
         traces.append(go.Scatter(
             x=cc.tolist(), y=rr.tolist(), mode="markers",
-            marker={"size": 14, "color": "rgba(0,0,0,0)", "symbol": "square"},
+            marker={"size": 14, "color": "rgba(0,0,0,0)", "symbol": "square",
+                    "maxdisplayed": 1},
             customdata=custom, hovertemplate="pick output cell %{customdata}<extra></extra>",
             xaxis=f"x{sx}", yaxis=f"y{sx}", showlegend=False, name="pick"))
     return traces

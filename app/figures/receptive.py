@@ -67,87 +67,124 @@ def _label(kind: str, t: T.Theme) -> dict:
     return dict(text=o.label, textposition="top left", font=dict(size=t.font, color=o.color))
 
 
+def _box(x0, x1, y0, y1, **style) -> dict:
+    """A layout rectangle (data coordinates unless ``style`` sets the references)."""
+    return dict(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, **style)
+
+
+def _field_block(cmap: np.ndarray, mask: np.ndarray) -> tuple:
+    """``(block, row0, col0)``: the smallest block of ``cmap`` (2-D) holding every cell of
+    ``mask``, blank (NaN) outside it, as float32 (what the browser receives: the rest of the
+    map is blank anyway); a 1 × 1 blank block when the mask is empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return np.full((1, 1), np.nan, np.float32), 0, 0
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    block = np.where(mask[r0:r1, c0:c1], cmap[r0:r1, c0:c1], np.nan).astype(np.float32)
+    return block, int(r0), int(c0)
+
+
+def _bar_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
+    """1-D: ``(traces, shapes, x axis, y axis)`` of the contribution bars."""
+    pos = np.flatnonzero(mask)
+    traces = [dict(type="bar", x=pos, y=cmap[pos].astype(np.float32),
+                   name="contribution", width=0.9, marker=dict(color=T.OKABE_ITO["sky"]),
+                   hovertemplate=f"{axis_names[0]} %{{x}}<br>contribution %{{y:.6g}}"
+                                 "<extra></extra>")]
+    column = dict(xref="x", yref="y domain", y0=0, y1=1)
+    shapes = []
+    if theory is not None:
+        lo, hi = theory[0]
+        shapes.append(_box(lo - 0.5, hi + 0.5, **column, line=T.line("theory", t),
+                           fillcolor="rgba(0,114,178,0.06)", label=_label("theory", t)))
+    shapes.append(_box(-0.5, cmap.size - 0.5, **column, fillcolor="rgba(0,0,0,0)",
+                       layer="below", line=dict(color=T.OKABE_ITO["grey"], width=1)))
+    ranges = _zoom(mask, theory, cmap.shape) if zoom else [(-0.5, cmap.size - 0.5)]
+    traces.append(_click_targets(ranges, cmap.shape, axis_names))
+    return (traces, shapes, dict(range=list(ranges[0]), title=axis_names[0]),
+            dict(title="contribution"))
+
+
+def _field_outline(mask, t) -> tuple:
+    """``(traces, shapes)`` outlining the exact field: its cell edges, or its bounding box
+    (a labelled shape) when they are too many."""
+    edges = _outline(mask)
+    if edges is not None:
+        return [dict(type="scatter", x=edges[0], y=edges[1], mode="lines", hoverinfo="skip",
+                     line=T.line("field", t), name=T.OUTLINES["field"].label,
+                     showlegend=True)], []
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return [], []
+    return [], [_box(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5,
+                     line=T.line("field", t), label=_label("field", t))]
+
+
+def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
+    """2-D: ``(traces, shapes, x axis, y axis)`` of the map, its outlines and boxes."""
+    block, r0, c0 = _field_block(cmap, mask)
+    h, w = cmap.shape
+    traces = [dict(type="heatmap", z=block, x0=c0, y0=r0, colorscale=T.SEQUENTIAL,
+                   colorbar=dict(title=dict(text="contribution")), hoverongaps=False,
+                   hovertemplate=f"{axis_names[-2]} %{{y}}, {axis_names[-1]} %{{x}}"
+                                 "<br>contribution %{z:.6g}<extra></extra>", name="map")]
+    shapes = [_box(-0.5, w - 0.5, -0.5, h - 0.5, line=dict(color=T.OKABE_ITO["grey"], width=1),
+                   layer="below")]
+    lines, boxes = _field_outline(mask, t)
+    traces += lines
+    shapes += boxes
+    if theory is not None:
+        (tr0, tr1), (tc0, tc1) = theory[-2:]
+        shapes.append(_box(tc0 - 0.5, tc1 + 0.5, tr0 - 0.5, tr1 + 0.5, line=T.line("theory", t),
+                           label=_label("theory", t), name=T.OUTLINES["theory"].label,
+                           showlegend=True))
+    ranges = _zoom(mask, theory, cmap.shape) if zoom else [(-0.5, h - 0.5), (-0.5, w - 0.5)]
+    traces.append(_click_targets(ranges, cmap.shape, axis_names))
+    return (traces, shapes, dict(title=axis_names[-1], constrain="domain", range=list(ranges[1])),
+            dict(autorange=False, scaleanchor="x", title=axis_names[-2],
+                 range=[ranges[0][1], ranges[0][0]]))
+
+
 def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
                zoom=True, t: T.Theme = T.NORMAL):
     """Contribution map over the input (1-D: bars; 2-D: heatmap; pass a 2-D slice for 3-D),
     cells outside the field left blank, the field's outline (cell edges) solid black and
     labelled, and the theoretical box of the arithmetic table dashed blue and labelled (it
-    may extend into padding)."""
+    may extend into padding). ``zoom``: frame the field instead of the whole input.
+
+    Built as one plain spec (one ``go.Figure`` call): the heatmap carries only the block of
+    cells around the field (float32), the click targets small integers."""
     cmap = np.asarray(cmap, np.float64)
     mask = np.asarray(mask, bool)
-    fig = go.Figure()
+    parts = _bar_parts if cmap.ndim == 1 else _heat_parts
+    traces, shapes, xaxis, yaxis = parts(cmap, mask, theory, axis_names, zoom, t)
+    for axis in (xaxis, yaxis):
+        axis.update(automargin=True, tickfont=dict(size=t.font - 2, color=T.INK),
+                    title=dict(text=axis["title"], font=dict(size=t.font)))
+    layout = dict(title=dict(text=title), height=t.panel_height + 120,
+                  margin=dict(l=10, r=10, t=t.title + 30, b=10),
+                  legend=dict(orientation="h", x=0, y=1, yanchor="bottom",
+                              font=dict(size=t.font)),
+                  clickmode="event+select", dragmode=False, shapes=shapes, xaxis=xaxis,
+                  yaxis=yaxis, **T.figure_style(t))
     if cmap.ndim == 1:
-        pos = np.arange(cmap.size)
-        fig.add_bar(x=pos[mask], y=cmap[mask], name="contribution", width=0.9,
-                    marker_color=T.OKABE_ITO["sky"],
-                    hovertemplate=f"{axis_names[0]} %{{x}}<br>contribution %{{y:.6g}}"
-                                  "<extra></extra>")
-        if theory is not None:
-            lo, hi = theory[0]
-            fig.add_vrect(x0=lo - 0.5, x1=hi + 0.5, line=T.line("theory", t),
-                          fillcolor="rgba(0,114,178,0.06)", label=_label("theory", t))
-        fig.add_vrect(x0=-0.5, x1=cmap.size - 0.5, line_color=T.OKABE_ITO["grey"], line_width=1,
-                      fillcolor="rgba(0,0,0,0)", layer="below")
-        ranges = _zoom(mask, theory, cmap.shape) if zoom else [(-0.5, cmap.size - 0.5)]
-        fig.update_xaxes(range=list(ranges[0]))
-        fig.add_trace(_click_targets(ranges, cmap.shape, axis_names, y=0.0))
-        fig.update_layout(xaxis_title=axis_names[0], yaxis_title="contribution",
-                          bargap=0.05)
-    else:
-        z = np.where(mask, cmap, np.nan)
-        fig.add_heatmap(z=z, colorscale=T.SEQUENTIAL, colorbar=dict(title="contribution"),
-                        hovertemplate=f"{axis_names[-2]} %{{y}}, {axis_names[-1]} %{{x}}"
-                                      "<br>contribution %{z:.6g}<extra></extra>",
-                        hoverongaps=False, name="map")
-        h, w = cmap.shape
-        fig.add_shape(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5,
-                      line=dict(color=T.OKABE_ITO["grey"], width=1), layer="below")
-        edges = _outline(mask)
-        if edges is None:
-            rows = np.flatnonzero(mask.any(axis=1))
-            cols = np.flatnonzero(mask.any(axis=0))
-            if rows.size:
-                fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[-1] + 0.5,
-                              y0=rows[0] - 0.5, y1=rows[-1] + 0.5, line=T.line("field", t),
-                              label=_label("field", t))
-        else:
-            fig.add_scatter(x=edges[0], y=edges[1], mode="lines", hoverinfo="skip",
-                            line=T.line("field", t), name=T.OUTLINES["field"].label,
-                            showlegend=True)
-        if theory is not None:
-            (r0, r1), (c0, c1) = theory[-2:]
-            fig.add_shape(type="rect", x0=c0 - 0.5, x1=c1 + 0.5, y0=r0 - 0.5, y1=r1 + 0.5,
-                          line=T.line("theory", t), label=_label("theory", t),
-                          name=T.OUTLINES["theory"].label, showlegend=True)
-        fig.update_yaxes(autorange=False, scaleanchor="x", title=axis_names[-2])
-        fig.update_xaxes(title=axis_names[-1], constrain="domain")
-        ranges = _zoom(mask, theory, cmap.shape) if zoom else [(-0.5, h - 0.5), (-0.5, w - 0.5)]
-        fig.update_yaxes(range=[ranges[0][1], ranges[0][0]])
-        fig.update_xaxes(range=list(ranges[1]))
-        fig.add_trace(_click_targets(ranges, cmap.shape, axis_names))
-    fig.update_layout(title=title, height=t.panel_height + 120,
-                      margin=dict(l=10, r=10, t=t.title + 30, b=10),
-                      legend=dict(orientation="h", x=0, y=1, yanchor="bottom",
-                                  font=dict(size=t.font)),
-                      clickmode="event+select", dragmode=False, **T.figure_style(t))
-    for update in (fig.update_xaxes, fig.update_yaxes):
-        update(automargin=True, tickfont=dict(size=t.font - 2, color=T.INK),
-               title_font=dict(size=t.font))
-    return fig
+        layout["bargap"] = 0.05
+    return go.Figure(dict(data=traces, layout=layout))
 
 
-def _click_targets(ranges, shape, axis_names, y=None):
+def _click_targets(ranges, shape, axis_names) -> dict:
     """Invisible square markers on the cell centres in view (Streamlit reports clicks on
-    scatter points, not on heatmap cells); every ``step``-th cell when there are too many."""
+    scatter points, not on heatmap cells); every ``step``-th cell when there are too many.
+    ``maxdisplayed=1``: the browser draws one of them, yet hovers and clicks every one."""
     axes = []
     for (lo, hi), n in zip(ranges, shape):
         a, b = max(int(np.ceil(lo)), 0), min(int(np.floor(hi)), n - 1)
-        axes.append(np.arange(a, b + 1))
+        axes.append(np.arange(a, b + 1))  # int64: Plotly sends the smallest int type
     cells = int(np.prod([len(a) for a in axes]))
     step = max(1, int(np.ceil((cells / MAX_CLICK_POINTS) ** (1 / len(axes)))))
     axes = [a[::step] for a in axes]
     if len(axes) == 1:
-        xs, ys = axes[0], np.full(len(axes[0]), y)
+        xs, ys = axes[0], np.zeros(len(axes[0]), np.int8)
         hover = f"{axis_names[0]} %{{x}}<extra></extra>"
     else:
         yy, xx = np.meshgrid(axes[0], axes[1], indexing="ij")
@@ -155,9 +192,10 @@ def _click_targets(ranges, shape, axis_names, y=None):
         hover = f"{axis_names[-2]} %{{y}}, {axis_names[-1]} %{{x}}<extra></extra>"
     span = max((hi - lo) for lo, hi in ranges)
     size = max(4, min(30, int(420 / max(span / step, 1))))
-    return go.Scatter(x=xs, y=ys, mode="markers", hovertemplate=hover, name="cells",
-                      marker=dict(size=size, opacity=0, symbol="square", color="black"),
-                      showlegend=False)
+    return dict(type="scatter", x=xs, y=ys, mode="markers", hovertemplate=hover, name="cells",
+                marker=dict(size=size, opacity=0, symbol="square", color="black",
+                            maxdisplayed=1),
+                showlegend=False)
 
 
 def growth_figure(growth, title="Theoretical vs effective field width", t: T.Theme = T.NORMAL):
@@ -165,21 +203,19 @@ def growth_figure(growth, title="Theoretical vs effective field width", t: T.The
     log–log, with the fitted exponents in the legend (dashed with squares vs solid with
     circles, not colour alone)."""
     depth = [r["depth"] for r in growth.rows]
-    fig = go.Figure()
-    fig.add_scatter(x=depth, y=[r["theoretical_width"] for r in growth.rows],
-                    mode="lines+markers", line=T.line("theory", t),
-                    marker=dict(symbol="square", size=6 + t.outline_width),
-                    name=f"theoretical (∝ n^{growth.theoretical_exponent:.2f})")
-    fig.add_scatter(x=depth, y=[r["effective_width"] for r in growth.rows],
-                    mode="lines+markers",
-                    line=dict(color=T.OKABE_ITO["vermilion"], width=t.outline_width),
-                    marker=dict(symbol="circle", size=6 + t.outline_width),
-                    name=f"effective, {growth.rows[0]['mass']:.0%} of the mass "
-                         f"(∝ n^{growth.effective_exponent:.2f})" if growth.rows else "effective")
-    fig.update_xaxes(type="log", title="layers n")
-    fig.update_yaxes(type="log", title="width (cells)")
-    fig.update_layout(title=dict(text=title, font=dict(size=t.title)),
-                      height=t.panel_height + 60,
-                      margin=dict(l=10, r=10, t=t.title + 26, b=10),
-                      legend=dict(orientation="h", y=-0.25), **T.figure_style(t))
-    return fig
+    effective = (f"effective, {growth.rows[0]['mass']:.0%} of the mass "
+                 f"(∝ n^{growth.effective_exponent:.2f})" if growth.rows else "effective")
+    data = [dict(type="scatter", x=depth, y=[r["theoretical_width"] for r in growth.rows],
+                 mode="lines+markers", line=T.line("theory", t),
+                 marker=dict(symbol="square", size=6 + t.outline_width),
+                 name=f"theoretical (∝ n^{growth.theoretical_exponent:.2f})"),
+            dict(type="scatter", x=depth, y=[r["effective_width"] for r in growth.rows],
+                 mode="lines+markers",
+                 line=dict(color=T.OKABE_ITO["vermilion"], width=t.outline_width),
+                 marker=dict(symbol="circle", size=6 + t.outline_width), name=effective)]
+    layout = dict(xaxis=dict(type="log", title=dict(text="layers n")),
+                  yaxis=dict(type="log", title=dict(text="width (cells)")),
+                  title=dict(text=title, font=dict(size=t.title)), height=t.panel_height + 60,
+                  margin=dict(l=10, r=10, t=t.title + 26, b=10),
+                  legend=dict(orientation="h", y=-0.25), **T.figure_style(t))
+    return go.Figure(dict(data=data, layout=layout))

@@ -3,6 +3,11 @@
 - :func:`summary_frame` — ``model.summary()``-like table (pandas) from ``engine.stack`` rows.
 - :func:`feature_maps_figure` — the channels of one layer's output.
 - :func:`receptive_overlay_figure` — the input with an output cell's contribution map on top.
+- :func:`shape_flow_figure` — spatial size and channels per layer.
+
+Every figure is one plain spec validated in one ``go.Figure`` call (:func:`subplot_grid`
+writes ``make_subplots``'s layout directly; the Learn view's figures use it too), values
+sent as float32.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from engine.stack import format_fraction
 
@@ -72,17 +76,63 @@ def _channels_last(arr, data_format):
     return np.moveaxis(arr, 0, -1) if data_format == "channels_first" else arr
 
 
+def axis_ids(n: int) -> tuple:
+    """``("x", "y")`` of subplot 1, ``("x2", "y2")`` of subplot 2, …"""
+    suffix = "" if n == 1 else str(n)
+    return f"x{suffix}", f"y{suffix}"
+
+
+def subplot_grid(rows: int, cols: int, titles=(), h_space: float = 0.2,
+                 v_space: float = 0.3) -> dict:
+    """The layout of a ``rows × cols`` grid of subplots, numbered row by row from the top
+    left, as ``plotly.subplots.make_subplots`` lays it out (axis domains and anchors, the
+    ``titles`` as annotations above the subplots), written directly: building it through
+    ``make_subplots`` costs tens of milliseconds. ``h_space`` / ``v_space``: fractions of
+    the figure between columns / rows."""
+    width = (1 - h_space * (cols - 1)) / cols
+    height = (1 - v_space * (rows - 1)) / rows
+    layout, notes = {}, []
+    for k in range(rows * cols):
+        r, c = divmod(k, cols)
+        x0, y1 = c * (width + h_space), 1 - r * (height + v_space)
+        xa, ya = axis_ids(k + 1)
+        layout["xaxis" + xa[1:]] = {"anchor": ya, "domain": [x0, x0 + width]}
+        layout["yaxis" + ya[1:]] = {"anchor": xa, "domain": [max(y1 - height, 0.0), y1]}
+        if k < len(titles):
+            notes.append({"font": {"size": 16}, "showarrow": False, "text": titles[k],
+                          "x": x0 + width / 2, "xanchor": "center", "xref": "paper",
+                          "y": y1, "yanchor": "bottom", "yref": "paper"})
+    layout["annotations"] = notes
+    return layout
+
+
+#: A second y axis on the right (``yaxis="y2"`` traces), as ``make_subplots(specs=[[{
+#: "secondary_y": True}]])`` makes it.
+SECONDARY_Y = {"xaxis": {"anchor": "y", "domain": [0.0, 0.94]},
+               "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
+               "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right"}}
+
+
+def _figure(data: list, layout: dict) -> go.Figure:
+    """One ``go.Figure`` from plain trace and layout dicts (validated once, in one call)."""
+    return go.Figure({"data": data, "layout": layout})
+
+
+def _margin(top: int) -> dict:
+    return dict(l=10, r=10, t=top, b=10)
+
+
 def feature_maps_figure(y, data_format="channels_last", max_channels=16, title="",
                         frame=None):
     """``y``: one layer output for one example (no batch). 2D: one heatmap per channel
-    (first ``max_channels``); 3D: the middle (or ``frame``) depth slice; 1D: one line per
-    channel; a vector (after Flatten / Dense): a bar chart."""
-    y = np.asarray(y, np.float64)
+    (first ``max_channels``, four per row); 3D: the middle (or ``frame``) depth slice;
+    1D: one line per channel; a vector (after Flatten / Dense): a bar chart. Values go to
+    the browser as float32."""
+    y = np.asarray(y, np.float32)
     if y.ndim == 1:
-        fig = go.Figure(go.Bar(y=y[:512]))
-        fig.update_layout(title=title or f"{y.size} values", height=260,
-                          margin=dict(l=10, r=10, t=40, b=10))
-        return fig
+        return _figure([{"type": "bar", "y": y[:512]}],
+                       {"title": {"text": title or f"{y.size} values"}, "height": 260,
+                        "margin": _margin(40)})
     y = _channels_last(y, data_format)
     if y.ndim == 4:                                  # (depth, rows, cols, C)
         d = y.shape[0] // 2 if frame is None else int(np.clip(frame, 0, y.shape[0] - 1))
@@ -90,23 +140,24 @@ def feature_maps_figure(y, data_format="channels_last", max_channels=16, title="
         title = f"{title} (depth slice {d})".strip()
     channels = min(y.shape[-1], max_channels)
     if y.ndim == 2:                                  # (steps, C)
-        fig = go.Figure([go.Scatter(y=y[:, c], mode="lines", name=f"ch {c}")
-                         for c in range(channels)])
-        fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10),
-                          xaxis_title="step")
-        return fig
+        return _figure([{"type": "scatter", "y": np.ascontiguousarray(y[:, c]),
+                         "mode": "lines", "name": f"ch {c}"} for c in range(channels)],
+                       {"title": {"text": title}, "height": 300, "margin": _margin(40),
+                        "xaxis": {"title": {"text": "step"}}})
     cols = min(channels, 4)
     nrows = math.ceil(channels / cols)
-    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=[f"ch {c}" for c in range(channels)],
-                        horizontal_spacing=0.03, vertical_spacing=0.08)
-    for c in range(channels):
-        fig.add_trace(go.Heatmap(z=y[:, :, c], colorscale="Viridis", showscale=False,
-                                 hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>"),
-                      row=c // cols + 1, col=c % cols + 1)
-    fig.update_yaxes(autorange="reversed", scaleanchor=None, showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_layout(title=title, height=200 * nrows + 60, margin=dict(l=10, r=10, t=60, b=10))
-    return fig
+    layout = subplot_grid(nrows, cols, [f"ch {c}" for c in range(channels)], 0.03, 0.08)
+    for key, axis in layout.items():
+        if key.startswith("yaxis"):
+            axis.update(autorange="reversed", showticklabels=False)
+        elif key.startswith("xaxis"):
+            axis["showticklabels"] = False
+    data = [{"type": "heatmap", "z": np.ascontiguousarray(y[:, :, c]), "colorscale": "Viridis",
+             "showscale": False, "xaxis": axis_ids(c + 1)[0], "yaxis": axis_ids(c + 1)[1],
+             "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>"}
+            for c in range(channels)]
+    layout.update(title={"text": title}, height=200 * nrows + 60, margin=_margin(60))
+    return _figure(data, layout)
 
 
 def receptive_overlay_figure(x, cmap, data_format="channels_last", title=""):
@@ -119,12 +170,13 @@ def receptive_overlay_figure(x, cmap, data_format="channels_last", title=""):
     if peak > 0:
         cmap = cmap / peak                            # relative to the strongest cell
     if x.ndim == 2:                                  # 1D: (steps, C)
-        fig = make_subplots(specs=[[{"secondary_y": True}]])
-        fig.add_trace(go.Scatter(y=x.mean(axis=-1), mode="lines", name="input"), secondary_y=False)
-        fig.add_trace(go.Bar(y=cmap, name="contribution (relative)", opacity=0.5),
-                      secondary_y=True)
-        fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10))
-        return fig
+        return _figure([{"type": "scatter", "y": x.mean(axis=-1).astype(np.float32),
+                         "mode": "lines", "name": "input", "xaxis": "x", "yaxis": "y"},
+                        {"type": "bar", "y": cmap.astype(np.float32),
+                         "name": "contribution (relative)", "opacity": 0.5, "xaxis": "x",
+                         "yaxis": "y2"}],
+                       dict(SECONDARY_Y, title={"text": title}, height=320,
+                            margin=_margin(40)))
     if x.ndim == 4:                                  # 3D: the slice with the most mass
         d = int(np.argmax(np.abs(cmap).sum(axis=(1, 2))))
         x, cmap = x[d], cmap[d]
@@ -132,19 +184,18 @@ def receptive_overlay_figure(x, cmap, data_format="channels_last", title=""):
     img = x if x.shape[-1] == 3 else x.mean(axis=-1)
     lo, hi = float(np.min(img)), float(np.max(img))
     scaled = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    fig = go.Figure()
     if scaled.ndim == 3:
-        fig.add_trace(go.Image(z=(scaled * 255).astype(np.uint8)))
+        base = {"type": "image", "z": (scaled * 255).astype(np.uint8)}
     else:
-        fig.add_trace(go.Heatmap(z=scaled, colorscale="gray", showscale=False,
-                                 hoverinfo="skip"))
-    shown = np.where(cmap != 0, cmap, np.nan)
-    fig.add_trace(go.Heatmap(z=shown, colorscale="Inferno", opacity=0.6,
-                             colorbar=dict(title="relative<br>contribution"),
-                             hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x")
-    fig.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+        base = {"type": "heatmap", "z": scaled.astype(np.float32), "colorscale": "gray",
+                "showscale": False, "hoverinfo": "skip"}
+    shown = {"type": "heatmap", "z": np.where(cmap != 0, cmap, np.nan).astype(np.float32),
+             "colorscale": "Inferno", "opacity": 0.6,
+             "colorbar": {"title": {"text": "relative<br>contribution"}},
+             "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>"}
+    return _figure([base, shown], {"yaxis": {"autorange": "reversed", "scaleanchor": "x"},
+                                   "title": {"text": title}, "height": 460,
+                                   "margin": _margin(40)})
 
 
 def shape_flow_figure(rows):
@@ -157,11 +208,9 @@ def shape_flow_figure(rows):
         names.append(r["name"])
         sizes.append(s[1] if len(s) > 2 else None)
         chans.append(s[-1])
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=names, y=sizes, mode="lines+markers", name="size (axis 0)"),
-                  secondary_y=False)
-    fig.add_trace(go.Bar(x=names, y=chans, name="channels / features", opacity=0.35),
-                  secondary_y=True)
-    fig.update_layout(height=280, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h"))
-    return fig
+    return _figure([{"type": "scatter", "x": names, "y": sizes, "mode": "lines+markers",
+                     "name": "size (axis 0)", "xaxis": "x", "yaxis": "y"},
+                    {"type": "bar", "x": names, "y": chans, "name": "channels / features",
+                     "opacity": 0.35, "xaxis": "x", "yaxis": "y2"}],
+                   dict(SECONDARY_Y, height=280, margin=_margin(30),
+                        legend={"orientation": "h"}))

@@ -316,7 +316,9 @@ def _summary_section(report):
     c2.metric("Trainable params", f"{report.trainable_params:,}")
     c3.metric("Multiply-adds (one example)", f"{report.total_macs:,}")
     frame = F.summary_frame(report.rows)
-    st.dataframe(F.highlight_styler(frame, first), hide_index=True, width="stretch")
+    # a Styler costs tens of milliseconds to send: only when there are rows to paint
+    st.dataframe(frame if first is None else F.highlight_styler(frame, first),
+                 hide_index=True, width="stretch")
     if report.receptive_note:
         st.caption(f"Receptive field columns: {report.receptive_note}.")
     else:
@@ -360,7 +362,11 @@ def _export_section(report) -> str:
     return code
 
 
+@st.fragment
 def _run_section(report, ctx) -> None:
+    """Feature maps and an output cell's receptive field on a real input. A fragment: its
+    widgets (input, layer, channels, output cell; none of them in the URL) rerun only this
+    section, not the sidebar and the summary above."""
     ss = st.session_state
     st.subheader("Feature maps and receptive fields")
     if report.input_shape is None or not report.rows or report.rows[0]["status"] != "ok":
@@ -418,7 +424,11 @@ def _override():
         return None
 
 
+@st.fragment
 def _receptive_section(report, x, fmt, outputs) -> None:
+    """An output cell's receptive field over the input. A fragment inside
+    :func:`_run_section`'s: picking the layer or the cell reruns only this section (the
+    feature maps above stay as they are)."""
     ss = st.session_state
     traceable = []
     for i, r in enumerate(report.rows):
