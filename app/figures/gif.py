@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import plotly.colors as pc
 from PIL import Image, ImageDraw, ImageFont
 
 from app.figures.animation import CATEGORY_COLORS, CATEGORY_TEXT, panels_of, wrap_rows
 from app.figures.animation import fmt as cell_fmt
+from app import theme as T
 from app.theme import EMPTY_CELL, INK, OUTLINES, Theme, theme
 from engine.animate import Animation
 
@@ -42,37 +42,15 @@ class GifLabels:
 
 # --------------------------------------------------------------------------- colours
 
-def _rgb(text: str) -> tuple:
-    """``rgb(1, 2, 3)`` / ``rgba(…)`` / ``#010203`` → ``(r, g, b[, a·255])`` ints."""
-    if text.startswith("#"):
-        return tuple(int(text[k:k + 2], 16) for k in (1, 3, 5))
-    parts = [float(v) for v in text[text.index("(") + 1:text.index(")")].split(",")]
-    out = [int(round(v)) for v in parts[:3]]
-    return tuple(out + [int(round(parts[3] * 255))]) if len(parts) == 4 else tuple(out)
-
-
+_rgb = T.rgb
 _EMPTY = _rgb(EMPTY_CELL)
 
 
-@lru_cache(maxsize=16)
-def _lut(scale_key) -> np.ndarray:
-    """256 RGB colours of a Plotly colour scale (a name, or a tuple of ``(t, colour)``)."""
-    scale = scale_key if isinstance(scale_key, str) else [list(p) for p in scale_key]
-    colours = pc.sample_colorscale(scale, list(np.linspace(0.0, 1.0, 256)))
-    return np.array([_rgb(c)[:3] for c in colours], np.uint8)
-
-
-def _scale_key(scale):
-    return scale if isinstance(scale, str) else tuple(tuple(p) for p in scale)
-
-
 def _cell_colours(z: np.ndarray, zrange: tuple, scale) -> np.ndarray:
-    """``(h, w, 3)`` uint8 colours of the values ``z`` (NaN: the empty grey)."""
+    """``(h, w, 3)`` uint8 colours of the values ``z`` (NaN: the empty grey), as on screen
+    (:func:`app.theme.colour_map`)."""
     lo, hi = zrange
-    t = np.clip((np.nan_to_num(z, nan=lo) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
-    out = _lut(_scale_key(scale))[np.round(t * 255).astype(int)]
-    out[np.isnan(z)] = _EMPTY
-    return out
+    return T.colour_map(np.asarray(z, np.float64), (lo, hi if hi > lo else lo + 1.0), scale)
 
 
 def _blend(base: tuple, rgba: tuple) -> tuple:
