@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.figures.layout import subplot_grid
 from app.figures import learn as FL
 from app.figures import receptive as FR
 from app.figures import stack as FS
@@ -151,7 +152,7 @@ def test_subplot_grid_is_make_subplots_layout(rows, cols, titles, h, v):
     theirs = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=h,
                            vertical_spacing=v).to_plotly_json()["layout"]
     theirs.pop("template")
-    ours = FS.subplot_grid(rows, cols, titles, h, v)
+    ours = subplot_grid(rows, cols, titles, h, v)
 
     def rounded(d):
         return json.loads(json.dumps(d), parse_float=lambda s: round(float(s), 9))

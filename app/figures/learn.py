@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures.stack import axis_ids, subplot_grid
+from app.figures.layout import axis_ids, subplot_grid
 from app.theme import COUNTS, OKABE_ITO
 
 CHOSEN, OUTLINE = OKABE_ITO["blue"], OKABE_ITO["vermilion"]

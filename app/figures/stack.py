@@ -5,7 +5,7 @@
 - :func:`receptive_overlay_figure` — the input with an output cell's contribution map on top.
 - :func:`shape_flow_figure` — spatial size and channels per layer.
 
-Every figure is one plain spec validated in one ``go.Figure`` call (:func:`subplot_grid`
+Every figure is one plain spec validated in one ``go.Figure`` call (:func:`app.figures.layout.subplot_grid`
 writes ``make_subplots``'s layout directly; the Learn view's figures use it too), values
 sent as float32.
 """
@@ -17,6 +17,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from app.figures.layout import axis_ids, subplot_grid
 from engine.stack import format_fraction
 
 STATUS_LABELS = {"ok": "", "error": "fails", "skipped": "not computed",
@@ -74,36 +75,6 @@ def highlight_styler(frame, first_error):
 
 def _channels_last(arr, data_format):
     return np.moveaxis(arr, 0, -1) if data_format == "channels_first" else arr
-
-
-def axis_ids(n: int) -> tuple:
-    """``("x", "y")`` of subplot 1, ``("x2", "y2")`` of subplot 2, …"""
-    suffix = "" if n == 1 else str(n)
-    return f"x{suffix}", f"y{suffix}"
-
-
-def subplot_grid(rows: int, cols: int, titles=(), h_space: float = 0.2,
-                 v_space: float = 0.3) -> dict:
-    """The layout of a ``rows × cols`` grid of subplots, numbered row by row from the top
-    left, as ``plotly.subplots.make_subplots`` lays it out (axis domains and anchors, the
-    ``titles`` as annotations above the subplots), written directly: building it through
-    ``make_subplots`` costs tens of milliseconds. ``h_space`` / ``v_space``: fractions of
-    the figure between columns / rows."""
-    width = (1 - h_space * (cols - 1)) / cols
-    height = (1 - v_space * (rows - 1)) / rows
-    layout, notes = {}, []
-    for k in range(rows * cols):
-        r, c = divmod(k, cols)
-        x0, y1 = c * (width + h_space), 1 - r * (height + v_space)
-        xa, ya = axis_ids(k + 1)
-        layout["xaxis" + xa[1:]] = {"anchor": ya, "domain": [x0, x0 + width]}
-        layout["yaxis" + ya[1:]] = {"anchor": xa, "domain": [max(y1 - height, 0.0), y1]}
-        if k < len(titles):
-            notes.append({"font": {"size": 16}, "showarrow": False, "text": titles[k],
-                          "x": x0 + width / 2, "xanchor": "center", "xref": "paper",
-                          "y": y1, "yanchor": "bottom", "yref": "paper"})
-    layout["annotations"] = notes
-    return layout
 
 
 #: A second y axis on the right (``yaxis="y2"`` traces), as ``make_subplots(specs=[[{
