@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.figures.layout import subplot_grid
 from app.figures import learn as FL
 from app.figures import receptive as FR
 from app.figures import stack as FS
+from app.figures.layout import subplot_grid
 from engine import animate as A
 from engine.layers import Conv2D
 
