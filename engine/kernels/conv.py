@@ -41,7 +41,10 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   chunks of FILTER_CHUNK blocks, so that a thread keeps its chunk in cache over the rows.
 - ``"filters-padded"``: from PAD_TAPS taps per output cell, the border classes would cost
   more than a zero-padded copy of the input (cheap next to the arithmetic then); the same
-  kernel runs on the copy.
+  register blocks run on the copy, tap-blocked (:mod:`engine.kernels.tiled`: per chunk of
+  taps whose weights fit L1, over a band of output rows, running sums in the output)
+  wherever every cell has all taps in runs of consecutive offsets — also unpadded ones
+  such as 1×1 — and :func:`_conv_filters` otherwise.
 - ``"packed"``: padded, and rows shorter than PACK_BELOW cells (small maps deep in a
   network): :mod:`engine.kernels.gemm` packs the taps of blocks of 8 cells across rows.
 - :func:`_conv_channels` (``"channels"`` / ``"channels-expanded"``): grouped convolutions
@@ -81,7 +84,8 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from engine.kernels import axes, budget, gemm
+from engine.kernels import axes, budget, gemm, tiled
+from engine.kernels.blocks import _store8, _taps8, _taps8x2, _taps8x2_linear
 from engine.kernels import simd as V
 from engine.kernels.jit import jit, prange
 
@@ -96,6 +100,7 @@ PACK_PART = 256  # output cells per work item of the packed kernel
 CHUNK_WEIGHTS_BYTES = 1 << 20  # weights above this: the row kernel works by filter chunk
 FILTER_CHUNK = 2  # blocks of 16 filters per chunk (one 8 × 32 register block)
 LINEAR_MIN = 16  # shortest run of consecutive tap offsets the row kernel loops over as such
+TILED = True  # serve full-tap row convolutions with engine.kernels.tiled
 
 
 # --------------------------------------------------------------------------- kernels
@@ -112,62 +117,6 @@ def _segment(sg, seg, cnt):
     if cnt - j1 < BLOCK:
         j1 = cnt
     return j0, j1
-
-
-@jit()
-def _taps8(x, offs, c0, c1, xb, xs, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, a6, a7):
-    """Add taps ``c0 … c1 − 1`` to the accumulators of 8 cells ``xs`` elements apart
-    (``xb``: first cell's base in ``x``; weights of tap ``t``: ``nf`` floats at
-    ``wt[wb + t·ws]``)."""
-    for t in range(c0, c1):
-        o = xb + offs[t]
-        wv = V.load_n(wt, wb + t * ws, nf)
-        a0 = V.fma(V.bload(x, o), wv, a0)
-        a1 = V.fma(V.bload(x, o + xs), wv, a1)
-        a2 = V.fma(V.bload(x, o + 2 * xs), wv, a2)
-        a3 = V.fma(V.bload(x, o + 3 * xs), wv, a3)
-        a4 = V.fma(V.bload(x, o + 4 * xs), wv, a4)
-        a5 = V.fma(V.bload(x, o + 5 * xs), wv, a5)
-        a6 = V.fma(V.bload(x, o + 6 * xs), wv, a6)
-        a7 = V.fma(V.bload(x, o + 7 * xs), wv, a7)
-    return a0, a1, a2, a3, a4, a5, a6, a7
-
-
-@jit()
-def _taps8x2(x, offs, n, xb, xs, wt, wb, wb2, ws, nf2, a0, a1, a2, a3, a4, a5, a6, a7, b0, b1,
-             b2, b3, b4, b5, b6, b7):
-    """:func:`_taps8` for two blocks of filters at once (taps ``0 … n − 1``): 16 filters
-    at ``wt[wb + t·ws]`` into ``a*``, ``nf2`` at ``wt[wb2 + t·ws]`` into ``b*``. Each input
-    value is loaded once for both: two fma per load instead of one."""
-    for t in range(n):
-        o = xb + offs[t]
-        wv = V.load(wt, wb + t * ws)
-        wv2 = V.load_n(wt, wb2 + t * ws, nf2)
-        v = V.bload(x, o)
-        a0 = V.fma(v, wv, a0)
-        b0 = V.fma(v, wv2, b0)
-        v = V.bload(x, o + xs)
-        a1 = V.fma(v, wv, a1)
-        b1 = V.fma(v, wv2, b1)
-        v = V.bload(x, o + 2 * xs)
-        a2 = V.fma(v, wv, a2)
-        b2 = V.fma(v, wv2, b2)
-        v = V.bload(x, o + 3 * xs)
-        a3 = V.fma(v, wv, a3)
-        b3 = V.fma(v, wv2, b3)
-        v = V.bload(x, o + 4 * xs)
-        a4 = V.fma(v, wv, a4)
-        b4 = V.fma(v, wv2, b4)
-        v = V.bload(x, o + 5 * xs)
-        a5 = V.fma(v, wv, a5)
-        b5 = V.fma(v, wv2, b5)
-        v = V.bload(x, o + 6 * xs)
-        a6 = V.fma(v, wv, a6)
-        b6 = V.fma(v, wv2, b6)
-        v = V.bload(x, o + 7 * xs)
-        a7 = V.fma(v, wv, a7)
-        b7 = V.fma(v, wv2, b7)
-    return a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7
 
 
 @jit()
@@ -212,42 +161,6 @@ def _segments_taps8(x, off, sg, xb, xs, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, 
                                                     wb + c0 * ws, ws, nf, a0, a1, a2, a3, a4,
                                                     a5, a6, a7)
     return a0, a1, a2, a3, a4, a5, a6, a7
-
-
-@jit()
-def _taps8x2_linear(x, n, xb, xs, wt, wb, wb2, ws, nf2, a0, a1, a2, a3, a4, a5, a6, a7, b0,
-                    b1, b2, b3, b4, b5, b6, b7):
-    """:func:`_taps8x2` for ``n`` taps at consecutive offsets ``xb, xb + 1, …`` (no offset
-    table to read: the addresses are the loop counter plus fixed bases)."""
-    for t in range(n):
-        o = xb + t
-        wv = V.load(wt, wb + t * ws)
-        wv2 = V.load_n(wt, wb2 + t * ws, nf2)
-        v = V.bload(x, o)
-        a0 = V.fma(v, wv, a0)
-        b0 = V.fma(v, wv2, b0)
-        v = V.bload(x, o + xs)
-        a1 = V.fma(v, wv, a1)
-        b1 = V.fma(v, wv2, b1)
-        v = V.bload(x, o + 2 * xs)
-        a2 = V.fma(v, wv, a2)
-        b2 = V.fma(v, wv2, b2)
-        v = V.bload(x, o + 3 * xs)
-        a3 = V.fma(v, wv, a3)
-        b3 = V.fma(v, wv2, b3)
-        v = V.bload(x, o + 4 * xs)
-        a4 = V.fma(v, wv, a4)
-        b4 = V.fma(v, wv2, b4)
-        v = V.bload(x, o + 5 * xs)
-        a5 = V.fma(v, wv, a5)
-        b5 = V.fma(v, wv2, b5)
-        v = V.bload(x, o + 6 * xs)
-        a6 = V.fma(v, wv, a6)
-        b6 = V.fma(v, wv2, b6)
-        v = V.bload(x, o + 7 * xs)
-        a7 = V.fma(v, wv, a7)
-        b7 = V.fma(v, wv2, b7)
-    return a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7
 
 
 @jit()
@@ -547,36 +460,6 @@ def _conv_channels(xc, off, segs, wt, bt, out, cls_d, base_d, cls_h, base_h, run
                                         a0 = V.fma(V.load_n(xc, ot + c * cstride, nf),
                                                    V.load(wt, wr + c * fpad), a0)
                         V.store_n(out, (orow + j * runs[ri, 1]) * n_filters + jb, a0, nf)
-
-
-@jit()
-def _store8(out, ob, step, nf, skip, a0, a1, a2, a3, a4, a5, a6, a7):
-    """Store the first ``nf`` lanes of vectors ``a<skip>`` … ``a7`` at ``ob + k·step``."""
-    if skip == 0 and nf == LANES:
-        V.store(out, ob, a0)
-        V.store(out, ob + step, a1)
-        V.store(out, ob + 2 * step, a2)
-        V.store(out, ob + 3 * step, a3)
-        V.store(out, ob + 4 * step, a4)
-        V.store(out, ob + 5 * step, a5)
-        V.store(out, ob + 6 * step, a6)
-        V.store(out, ob + 7 * step, a7)
-    else:
-        if skip <= 0:
-            V.store_n(out, ob, a0, nf)
-        if skip <= 1:
-            V.store_n(out, ob + step, a1, nf)
-        if skip <= 2:
-            V.store_n(out, ob + 2 * step, a2, nf)
-        if skip <= 3:
-            V.store_n(out, ob + 3 * step, a3, nf)
-        if skip <= 4:
-            V.store_n(out, ob + 4 * step, a4, nf)
-        if skip <= 5:
-            V.store_n(out, ob + 5 * step, a5, nf)
-        if skip <= 6:
-            V.store_n(out, ob + 6 * step, a6, nf)
-        V.store_n(out, ob + 7 * step, a7, nf)
 
 
 def _pack_weights_py(w, rows, fg, wt):
@@ -925,6 +808,10 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     if packed_path:
         _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups)
         return out
+    taps = tiled.runs_of_taps(plan) if TILED and tiled.applies(plan) else None
+    if taps is not None:
+        _tiled_conv(x5, wt, ws, raw, bt, out, plan, groups, cg, fg, nfb, taps)
+        return out
     out_d, out_h, out_w = out_shape
     seg, nseg = _segments(n_batch * out_d * out_h * plan["nphase_w"], plan["longest"])
     # weights larger than a core's cache, streamed again for every row of cells: each
@@ -940,6 +827,26 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
                   out.reshape(-1), plan["cls_d"], plan["base_d"], plan["cls_h"],
                   plan["base_h"], plan["runs"], plan["cols"], dims)
     return out
+
+
+def _tiled_conv(x5, wt, ws, raw, bt, out, plan, groups, cg, fg, nfb, taps):
+    """Run :func:`engine.kernels.tiled.conv_tiled` (every cell has all taps; see
+    :func:`engine.kernels.tiled.applies`); ``taps``: :func:`engine.kernels.tiled.runs_of_taps`.
+    Work items take all filter blocks when the weights are small, else FILTER_CHUNK of them
+    (fewer if that leaves threads idle)."""
+    runoff, rl = taps
+    n_batch, in_d, in_h, in_w, n_ch = x5.shape
+    _, out_d, out_h, out_w, n_filters = out.shape
+    nfbt = groups * nfb
+    threads = numba.get_num_threads()
+    fpc = nfbt if wt.nbytes <= CHUNK_WEIGHTS_BYTES else min(nfbt, FILTER_CHUNK)
+    if -(-nfbt // fpc) * n_batch * out_d * out_h < 2 * threads:
+        fpc = min(fpc, FILTER_CHUNK)
+    band, chunk = tiled.shape(rl, out_h, out_w, -(-nfbt // fpc) * n_batch * out_d, threads)
+    dims = np.array([n_batch, in_d, in_h, in_w, n_ch, out_d, out_h, out_w, n_filters, groups,
+                     cg, fg, nfb, ws, raw, fpc, band, chunk, rl], np.int64)
+    tiled.conv_tiled(x5.reshape(-1), runoff, wt.reshape(-1), bt.reshape(-1), out.reshape(-1),
+                     plan["base_d"], plan["base_h"], plan["runs"][0], dims)
 
 
 @lru_cache(maxsize=256)
@@ -1102,7 +1009,7 @@ def _terms(family, packed, transposed, batch, in_sp, channels, cg, n_filters, gr
         "padded input": 4 * batch * math.prod(n_pad) * channels if any(padded) else 0,
         # offsets and weight rows, phase-combination starts, segments per class combination
         "tap table": 16 * table + 8 * math.prod(st[axes.P_NCLS] for st in stats)
-        + 48 * math.prod(ncls),
+        + 48 * math.prod(ncls) + 8 * -(-table // tiled.MIN_RUN),  # + tiled's run starts
         # per axis: class and base of every output, phase tap lists, class ranges; runs
         # and row groups of the width / height axes
         "index arrays": 16 * sum(out_sp) + sum(16 * st[axes.P_TABLE] + 24 * n for st, n in
