@@ -24,7 +24,7 @@ import streamlit as st  # noqa: E402
 
 from app import cached, compute, state as S, url, widgets as W  # noqa: E402
 from app.context import Selection, ViewContext  # noqa: E402
-from app.pages import animate, explore, learn, receptive, stack  # noqa: E402
+from app.pages import animate, explore, guard, learn, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
 from engine import io as eio  # noqa: E402
 from engine import shapes  # noqa: E402
@@ -357,10 +357,10 @@ def budget_refusal(view: str, layer: str, kwargs: dict, x_shape: tuple) -> str |
 def render_view(view: str, ctx: ViewContext) -> None:
     """``render(ctx)`` of the page of ``view``; the values it returns for the URL parameters
     it declares (``URL_PARAMS``) go into the URL, the ones it leaves out are dropped."""
-    try:
+    params = None
+    with guard(view):
         params = PAGES[view].render(ctx)
-    except Exception as exc:  # noqa: BLE001 - a view's bug must not take the page down
-        st.error(f"The {S.VIEW_LABELS[view]} view failed: {type(exc).__name__}: {exc}")
+    if params is None:     # the page failed (guard said so)
         return
     extras = st.session_state["extras"]
     for key in PAGES[view].URL_PARAMS:   # what the page owns: its values, or dropped

@@ -123,3 +123,42 @@ def test_the_default_page_sends_little():
                 value = tr.get(key)
                 if isinstance(value, dict):         # typed arrays only, never float64
                     assert value["dtype"] in ("i1", "u1", "i2", "i4", "f4"), (tr["type"], key)
+
+
+def test_a_bug_in_a_panel_is_an_error_box_and_the_page_stays(monkeypatch):
+    from app.pages import explore
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(explore, "_panels", broken)
+    at = run_app({})
+    assert [e.value for e in at.error] == ["The Explore view failed: RuntimeError: boom"]
+    assert not at.exception
+    assert at.sidebar.number_input(key="arg.filters").value == 4
+
+
+def _fragment_script():
+    import streamlit as st
+
+    from app.pages import guarded
+
+    @st.fragment
+    @guarded("explore")
+    def part():
+        st.write("before")
+        raise RuntimeError("boom")
+
+    part()
+    st.write("after")
+
+
+def test_a_fragment_guards_itself():
+    """Streamlit reruns a fragment on its own, outside the router's guard: ``guarded``
+    turns its failure into the view's error box (no exception element, the rest drawn)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_fragment_script).run()
+    assert [e.value for e in at.error] == ["The Explore view failed: RuntimeError: boom"]
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["before", "after"]

@@ -27,6 +27,7 @@ from app.codegen import keras_code
 from app.context import Selection, ViewContext
 from app.figures import explore as F
 from app.figures import png as PNG
+from app.pages import guarded
 from app.presets import kernel_labels
 from engine.geometry import AXIS_SHORT, LayerGeometry, input_link, output_link
 from engine.geometry.explain import (axis_derivations, breakdown_text, channels_text,
@@ -682,6 +683,7 @@ def render(ctx: ViewContext) -> dict[str, str]:
 
 
 @st.fragment
+@guarded("explore")
 def _linked(ctx: ViewContext, res) -> None:
     """Everything that follows the selected cell: the controls, the pictures, the link in
     words, the derivations and the downloads. A Streamlit fragment: a click on a cell or a

@@ -16,6 +16,7 @@ import streamlit as st
 
 import engine.receptive as R
 from app.figures import stack as F
+from app.pages import guarded
 from engine import stack as S
 from engine.geometry import AXIS_SINGULAR
 from engine.stack import edit as E
@@ -363,6 +364,7 @@ def _export_section(report) -> str:
 
 
 @st.fragment
+@guarded("stack")
 def _run_section(report, ctx) -> None:
     """Feature maps and an output cell's receptive field on a real input. A fragment: its
     widgets (input, layer, channels, output cell; none of them in the URL) rerun only this
@@ -425,6 +427,7 @@ def _override():
 
 
 @st.fragment
+@guarded("stack")
 def _receptive_section(report, x, fmt, outputs) -> None:
     """An output cell's receptive field over the input. A fragment inside
     :func:`_run_section`'s: picking the layer or the cell reruns only this section (the
