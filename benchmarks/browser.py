@@ -10,6 +10,8 @@ For each scenario, Debian's chromium (Playwright, headless) opens a shared link 
 - ``input→picture ms``: for an interaction (typing a new ``filters`` and Enter), the time from
   the keydown event (``performance.now()`` in the page) to the last chart mutation of the
   rerun — i.e. until the new picture is drawn (median of ``--repeat``);
+- ``open kB`` / ``open server CPU ms``: WebSocket bytes received and server CPU for the
+  open (the CPU includes serving Streamlit's static files and starting the session);
 - ``kB sent``: WebSocket bytes the server sent for that interaction (median);
 - ``server CPU ms``: user + system CPU time of the server process for that interaction
   (``/proc/<pid>/stat``; median).
@@ -191,6 +193,8 @@ class Result:
     label: str
     open_s: float
     first_s: float | None = None
+    open_kb: float | None = None       # WebSocket bytes of the open (after compression)
+    open_cpu_ms: float | None = None   # server CPU of the open (static files, session, run)
     latency_ms: float | None = None
     kb: float | None = None
     cpu_ms: float | None = None
@@ -199,8 +203,10 @@ class Result:
 def measure(browser, server: Server, sc: Scenario, label: str, repeat: int) -> Result:
     probe = Probe(browser)
     try:
+        cpu0 = server.cpu_seconds()
         opened = probe.open(server.url + "/" + sc.query, sc.ready_text)
-        result = Result(sc.name, label, opened, probe.first_picture())
+        result = Result(sc.name, label, opened, probe.first_picture(), probe.received / 1000,
+                        (server.cpu_seconds() - cpu0) * 1000)
         if sc.new_filters is None:
             return result
         runs = [probe.change_filters(v, server)
@@ -227,11 +233,12 @@ def _fmt(v, spec) -> str:
 
 
 def _table(results: list[Result]) -> str:
-    head = ("| scenario | code | first picture s | open s | input→picture ms | kB sent | "
-            "server CPU ms |")
-    rows = [head, "|" + "---|" * 7]
+    head = ("| scenario | code | first picture s | open s | open kB | open server CPU ms | "
+            "input→picture ms | kB sent | server CPU ms |")
+    rows = [head, "|" + "---|" * 9]
     for r in results:
         rows.append(f"| {r.scenario} | {r.label} | {_fmt(r.first_s, '.2f')} | {r.open_s:.2f} | "
+                    f"{_fmt(r.open_kb, '.0f')} | {_fmt(r.open_cpu_ms, '.0f')} | "
                     f"{_fmt(r.latency_ms, '.0f')} | {_fmt(r.kb, '.0f')} | "
                     f"{_fmt(r.cpu_ms, '.0f')} |")
     return "\n".join(rows)
