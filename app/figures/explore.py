@@ -155,29 +155,31 @@ def _map_source(z: np.ndarray, zrange: tuple[float, float], scale) -> str:
     return png_source(T.colour_index(z, zrange), T.palette(scale))
 
 
+def _heatmap(z: np.ndarray, step: int, zrange: tuple[float, float], scale, t: T.Theme,
+             **extra) -> dict:
+    """A heatmap of the exact values ``z`` (float32) over ``zrange``, every ``step``-th cell,
+    with the theme's colour bar; hover is the click layer's."""
+    lo, hi = zrange
+    return dict(type="heatmap", z=z.astype(np.float32), x0=0, dx=step, y0=0, dy=step,
+                zmin=lo, zmax=hi, colorscale=scale, hoverinfo="skip",
+                colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)), **extra)
+
+
 def _colour_bar(zrange: tuple[float, float], scale, t: T.Theme) -> dict:
     """The colour bar of pictures coloured over ``zrange``: an invisible two-cell heatmap at
     cell (0, 0) whose scale Plotly draws (in real values)."""
-    lo, hi = zrange
-    return dict(type="heatmap", z=np.array([[lo, hi]], np.float32), x0=0, dx=1, y0=0, dy=1,
-                zmin=lo, zmax=hi, colorscale=scale, opacity=0, hoverinfo="skip",
-                colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)))
+    return _heatmap(np.array([list(zrange)]), 1, zrange, scale, t, opacity=0)
 
 
-def picture(z: np.ndarray, step: int, zrange: tuple[float, float], scale, t: T.Theme,
-            numbers: bool = False, colour_bar: bool = True) -> list[dict]:
+def picture(z: np.ndarray, step: int, zrange: tuple[float, float], scale,
+            t: T.Theme, numbers: bool = False) -> list[dict]:
     """The traces that draw one map ``z`` (rows, cols: every ``step``-th cell of the real
     one) coloured over ``zrange``: a heatmap with the numbers written in its cells when
-    ``numbers``, else a PNG picture (and its colour bar). Hover is the click layer's."""
+    ``numbers``, else a PNG picture and its colour bar. Hover is the click layer's."""
     if numbers:
-        lo, hi = zrange
-        return [dict(type="heatmap", z=z.astype(np.float32), x0=0, dx=step, y0=0, dy=step,
-                     zmin=lo, zmax=hi, colorscale=scale, showscale=colour_bar,
-                     colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)),
-                     texttemplate="%{z:.2g}", textfont=dict(size=t.cell_text),
-                     hoverinfo="skip")]
-    traces = [_image(_map_source(z, zrange, scale), step)]
-    return traces + ([_colour_bar(zrange, scale, t)] if colour_bar else [])
+        return [_heatmap(z, step, zrange, scale, t, texttemplate="%{z:.2g}",
+                         textfont=dict(size=t.cell_text))]
+    return [_image(_map_source(z, zrange, scale), step), _colour_bar(zrange, scale, t)]
 
 
 # --------------------------------------------------------------------------- outlines
