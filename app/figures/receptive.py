@@ -72,16 +72,23 @@ def _box(x0, x1, y0, y1, **style) -> dict:
     return dict(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, **style)
 
 
+def _bounds(mask: np.ndarray) -> tuple | None:
+    """``(r0, r1, c0, c1)``: the first and last row and column of a 2-D ``mask`` holding a
+    cell (inclusive); ``None`` when it is empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])) if rows.size else None
+
+
 def _field_block(cmap: np.ndarray, mask: np.ndarray) -> tuple:
     """``(block, row0, col0)``: the smallest block of ``cmap`` (2-D) holding every cell of
     ``mask``, blank (NaN) outside it, as float32 (what the browser receives: the rest of the
     map is blank anyway); a 1 × 1 blank block when the mask is empty."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
+    bounds = _bounds(mask)
+    if bounds is None:
         return np.full((1, 1), np.nan, np.float32), 0, 0
-    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    r0, r1, c0, c1 = bounds[0], bounds[1] + 1, bounds[2], bounds[3] + 1
     block = np.where(mask[r0:r1, c0:c1], cmap[r0:r1, c0:c1], np.nan).astype(np.float32)
-    return block, int(r0), int(c0)
+    return block, r0, c0
 
 
 def _bar_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
@@ -113,11 +120,12 @@ def _field_outline(mask, t) -> tuple:
         return [dict(type="scatter", x=edges[0], y=edges[1], mode="lines", hoverinfo="skip",
                      line=T.line("field", t), name=T.OUTLINES["field"].label,
                      showlegend=True)], []
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not rows.size:
+    bounds = _bounds(mask)
+    if bounds is None:
         return [], []
-    return [], [_box(cols[0] - 0.5, cols[-1] + 0.5, rows[0] - 0.5, rows[-1] + 0.5,
-                     line=T.line("field", t), label=_label("field", t))]
+    r0, r1, c0, c1 = bounds
+    return [], [_box(c0 - 0.5, c1 + 0.5, r0 - 0.5, r1 + 0.5, line=T.line("field", t),
+                     label=_label("field", t))]
 
 
 def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
