@@ -80,12 +80,13 @@ class Theme:
     min_cell_px: int = 22   # cells narrower than this get no number
     outline_width: float = 2.0
     panel_height: int = 300
+    kernel_width: int = 160  # the kernel panel's fixed width (Streamlit's charts: ≥ 150 px)
     present: bool = False   # presentation mode
 
 
 NORMAL = Theme()
 PRESENT = Theme(font=20, title=22, cell_text=16, min_cell_px=34, outline_width=4.0,
-                panel_height=390, present=True)
+                panel_height=390, kernel_width=210, present=True)
 
 
 
@@ -100,11 +101,17 @@ def line(kind: str, t: Theme = NORMAL) -> dict:
     return dict(color=o.color, dash=o.dash, width=t.outline_width)
 
 
+#: Line colours of channels, in order: Plotly's default sequence, set explicitly so that a
+#: figure without a template (app.figures.explore._figure) keeps them.
+LINE_COLOURS = tuple(plotly_colors.qualitative.Plotly)
+
+
 def figure_style(t: Theme = NORMAL) -> dict:
     """Plotly layout arguments every figure shares: white background, black text in the
-    theme's sizes."""
+    theme's sizes, the channel line colours."""
     return dict(font=dict(size=t.font, color=INK), paper_bgcolor="white",
-                plot_bgcolor="white", hoverlabel=dict(font_size=t.font))
+                plot_bgcolor="white", hoverlabel=dict(font=dict(size=t.font)),
+                colorway=list(LINE_COLOURS))
 
 
 def show_numbers(rows: int, cols: int, width_px: float, height_px: float,

@@ -9,6 +9,7 @@ comes back as that map's cell.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -21,15 +22,31 @@ from app import theme as T
 from app.figures import explore as F
 from app.pages.explore import clicked_cell
 from tests.test_app import run_app
+from tests.test_figure_specs import _valid as sent_as_validated
 
 RNG = np.random.default_rng(0)
 
 
 def _valid(fig: go.Figure) -> dict:
-    """The figure's spec after Plotly's full validation (raises on an invalid property)."""
-    spec = fig.to_dict()
-    go.Figure(spec)
-    return spec
+    """The figure's spec, checked to be valid and to be what Plotly's validation would send
+    (tests/test_figure_specs.py's check: no colour-scale name the browser reads otherwise,
+    no ``font_size`` the browser ignores)."""
+    return sent_as_validated(fig)
+
+
+def _array(value) -> np.ndarray:
+    """A trace's array as the browser decodes it (a typed-array spec or a plain list)."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.asarray(value)
+
+
+def _read(fig: go.Figure) -> go.Figure:
+    """The spec a builder sends (an ExactFigure: nothing but its spec) as a validated
+    Figure whose traces and layout can be read."""
+    return go.Figure(fig.to_dict())
 
 
 def _builders(t: T.Theme):
@@ -54,7 +71,7 @@ def test_every_builder_returns_a_valid_plotly_spec(t):
 
 
 def test_maps_are_pictures_and_click_targets_are_not_drawn():
-    fig = F.grid_figure(RNG.random((4, 190, 254)), list("abcd"))
+    fig = _read(F.grid_figure(RNG.random((4, 190, 254)), list("abcd")))
     kinds = [tr.type for tr in fig.data]
     assert kinds.count("image") == 4 and "scatter" in kinds
     assert all(tr.source.startswith("data:image/png;base64,") for tr in fig.data
@@ -62,11 +79,33 @@ def test_maps_are_pictures_and_click_targets_are_not_drawn():
     clicks = [tr for tr in fig.data if tr.type == "scatter"]
     assert all(tr.marker.maxdisplayed == 1 and tr.marker.opacity == 0 for tr in clicks)
     assert sum(len(tr.x) for tr in clicks) <= F.GRID_CLICK_POINTS
-    assert all(tr.x.dtype == np.int16 and tr.customdata.dtype == np.float32 for tr in clicks)
+    assert all(tr.customdata["dtype"] == "f4" for tr in clicks)
     # a small map keeps its numbers in the cells: an exact float32 heatmap
-    small = F.image_figure(RNG.random((6, 6)), "small")
+    small = _read(F.image_figure(RNG.random((6, 6)), "small"))
     heat = [tr for tr in small.data if tr.type == "heatmap"]
-    assert heat and heat[0].texttemplate and heat[0].z.dtype == np.float32
+    assert heat and heat[0].texttemplate and heat[0].z["dtype"] == "f4"
+
+
+@pytest.mark.parametrize("t", [T.NORMAL, T.PRESENT], ids=["normal", "present"])
+def test_every_spec_is_one_that_the_browser_draws_once(t):
+    """Streamlit draws a new chart, then a JSON copy of it; Plotly skips that second draw
+    only for a layout without a template object and with a fixed ``datarevision``, and
+    scatter traces whose x/y are plain lists (typed arrays there force a full redraw every
+    time) — measured in chromium, see ``app.figures.explore._figure``."""
+    for fig in _builders(t):
+        spec = json.loads(fig.to_json())           # what the browser gets
+        assert "template" not in spec["layout"]
+        assert spec["layout"]["datarevision"] == 1
+        assert spec["layout"]["colorway"] == list(T.LINE_COLOURS)
+        for tr in spec["data"]:
+            if tr["type"] == "scatter" and "y" in tr and tr["mode"] == "markers":
+                assert isinstance(tr["x"], list) and isinstance(tr["y"], list)
+
+
+@pytest.mark.parametrize("t", [T.NORMAL, T.PRESENT], ids=["normal", "present"])
+def test_the_kernel_panel_has_a_fixed_width_streamlit_keeps(t):
+    fig = _read(F.kernel_figure(RNG.random((3, 3)), "k", t=t))
+    assert fig.layout.width == t.kernel_width >= 150      # Streamlit's narrowest chart
 
 
 def test_pictures_have_the_colours_of_the_heatmap_they_replace():
@@ -85,12 +124,13 @@ def test_pictures_have_the_colours_of_the_heatmap_they_replace():
        present=st.booleans(), data=st.data())
 def test_a_click_on_any_map_of_the_grid_selects_its_cell(n, h, w, present, data):
     maps = np.arange(n * h * w, dtype=np.float32).reshape(n, h, w)
-    fig = F.grid_figure(maps, [str(i) for i in range(n)], t=T.theme(present))
-    spec = json.loads(fig.to_json())     # what the browser gets (typed arrays)
+    sent = F.grid_figure(maps, [str(i) for i in range(n)], t=T.theme(present))
+    spec = json.loads(sent.to_json())    # what the browser gets (typed arrays)
+    fig = _read(sent)
     ch = data.draw(st.integers(0, n - 1))
     trace = fig.data[ch]
     k = data.draw(st.integers(0, len(trace.x) - 1))
-    row, col, value = (float(v) for v in trace.customdata[k])
+    row, col, value = (float(v) for v in _array(trace.customdata)[k])
     assert maps[ch, int(row), int(col)] == value          # hover value = that cell's
     g = F.Grid.plan(n, h, w, 4, T.theme(present))
     assert (trace.y[k], trace.x[k]) == (g.origin(ch)[0] + row, g.origin(ch)[1] + col)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from app import compute
@@ -214,7 +215,7 @@ def test_long_signals_are_drawn_as_an_envelope():
     np.testing.assert_array_equal(vals, sig[idx])
     short = sig[:100]
     np.testing.assert_array_equal(envelope(short)[1], short)
-    fig = signal_figure(np.stack([sig, -sig], -1), "t")
+    fig = go.Figure(signal_figure(np.stack([sig, -sig], -1), "t").to_dict())
     assert all(len(tr.x) <= MAX_SIGNAL_POINTS + 2 for tr in fig.data)
     assert "envelope" in fig.layout.title.text
 

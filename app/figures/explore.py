@@ -35,6 +35,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app import theme as T
+from app.figures.layout import ExactFigure, named_scale
 
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
@@ -75,18 +76,24 @@ def envelope(values: np.ndarray, max_points: int = MAX_SIGNAL_POINTS):
 
 # --------------------------------------------------------------------------- traces
 
-def _figure(spec: dict) -> go.Figure:
-    """``spec`` (``{"data": […], "layout": {…}}``) as a Figure, without Plotly's
-    property-by-property validation (~40 ms for a grid of maps, ~1–5 ms without);
-    tests/test_explore_figures.py validates what every builder returns."""
-    return go.Figure(spec, _validate=False)
+def _figure(spec: dict) -> ExactFigure:
+    """``spec`` (``{"data": […], "layout": {…}}``) as a figure sent exactly as written
+    (:class:`app.figures.layout.ExactFigure`: no validation, no copies, ~1 ms);
+    tests/test_explore_figures.py validates what every builder returns.
+
+    Drawn once, not twice: Streamlit's chart draws a new figure, then (its theme step) draws
+    a JSON copy of it again. Plotly finds that copy unchanged — and skips the second draw —
+    only when the layout has no template object (none is added: every style here is
+    explicit), a fixed ``datarevision`` (a mounted chart's data never changes: Streamlit
+    mounts a new chart when the spec changes) and scatter ``x``/``y`` are plain lists (typed
+    arrays there make every draw a full one; :func:`click_layer`). Measured in chromium."""
+    spec["layout"]["datarevision"] = 1
+    return ExactFigure(spec)
 
 
-
-def _index(values: np.ndarray) -> np.ndarray:
-    """Cell indices in the smallest integer type that holds them (sent as typed arrays)."""
-    small = values.size == 0 or (values.min() >= -2 ** 15 and values.max() < 2 ** 15)
-    return values.astype(np.int16 if small else np.int32)
+def _index(values: np.ndarray) -> list:
+    """Cell indices as a plain list: scatter ``x``/``y`` (see :func:`_figure`)."""
+    return values.astype(np.int64).tolist()
 
 
 def click_layer(values: np.ndarray, step: int, label: str = "",
@@ -161,7 +168,8 @@ def _heatmap(z: np.ndarray, step: int, zrange: tuple[float, float], scale, t: T.
     with the theme's colour bar; hover is the click layer's."""
     lo, hi = zrange
     return dict(type="heatmap", z=z.astype(np.float32), x0=0, dx=step, y0=0, dy=step,
-                zmin=lo, zmax=hi, colorscale=scale, hoverinfo="skip",
+                zmin=lo, zmax=hi, hoverinfo="skip",
+                colorscale=named_scale(scale) if isinstance(scale, str) else scale,
                 colorbar=dict(thickness=10, tickfont=dict(size=t.font - 2)), **extra)
 
 
@@ -413,8 +421,11 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                                 constrain="range", showgrid=False, zeroline=False,
                                 showticklabels=False, ticks=""))
     layout["margin"] = dict(_margins(t), t=(t.title + 16 if title else 0) + 10)
-    layout["title"] = (dict(text=title, font=dict(size=t.title), y=1, yref="container",
-                            yanchor="top", pad=dict(t=8)) if title else None)
+    if title:
+        layout["title"] = dict(text=title, font=dict(size=t.title), y=1, yref="container",
+                               yanchor="top", pad=dict(t=8))
+    else:
+        del layout["title"]
     return _figure(dict(data=clicks + pictures, layout=layout))
 
 
@@ -488,6 +499,6 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
                         if v}, t)
     axes = _image_axes(t)
     axes["xaxis"]["dtick"] = axes["yaxis"]["dtick"] = 1
-    layout = _layout(title, t, shapes, t.panel_height, **axes)
+    layout = _layout(title, t, shapes, t.panel_height, width=t.kernel_width, **axes)
     layout.update(dragmode=False, clickmode="none")
     return _figure(dict(data=[trace], layout=layout))

@@ -1,4 +1,6 @@
-"""Figures of the Learn view (pure functions returning ``go.Figure``; no Streamlit).
+"""Figures of the Learn view (pure functions returning ``go.Figure``; no Streamlit), each
+one plain spec wrapped without Plotly's validation (:func:`app.figures.layout.figure`;
+tests/test_figure_specs.py validates them).
 
 - :func:`cells_figure`: the input grid of a click-the-cells exercise; chosen cells filled
   and marked ``●``, the right cells outlined once revealed (never colour alone); invisible
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures.layout import axis_ids, subplot_grid
+from app.figures.layout import axis_ids, figure, named_scale, subplot_grid
 from app.theme import COUNTS, OKABE_ITO
 
 CHOSEN, OUTLINE = OKABE_ITO["blue"], OKABE_ITO["vermilion"]
@@ -50,7 +52,7 @@ def cells_figure(in_spatial, chosen=(), answer=None, height: int = 360) -> go.Fi
 
     ``chosen``: cells picked so far (filled and marked); ``answer``: the right cells, outlined
     when given (the reveal). The click layer draws one marker (``maxdisplayed``) yet hovers,
-    clicks and box-selects every cell; one plain spec, validated in one ``go.Figure`` call."""
+    clicks and box-selects every cell; one plain spec (not validated)."""
     rows, cols = _grid_shape(in_spatial)
     if max(rows, cols) > MAX_GRID_SIDE:
         raise ValueError(f"a click grid shows at most {MAX_GRID_SIDE} cells per side")
@@ -74,7 +76,7 @@ def cells_figure(in_spatial, chosen=(), answer=None, height: int = 360) -> go.Fi
                   xaxis=_axis("column" if rows > 1 else "step", cols),
                   yaxis=_axis("row" if rows > 1 else "", rows, reverse=True, scaleanchor="x",
                               visible=rows > 1))
-    return go.Figure(dict(data=data, layout=layout))
+    return figure(dict(data=data, layout=layout))
 
 
 def counts_figure(maps, titles, height: int = 380) -> go.Figure:
@@ -87,12 +89,13 @@ def counts_figure(maps, titles, height: int = 380) -> go.Figure:
         x, y = axis_ids(i)
         layout["yaxis" + y[1:]]["autorange"] = "reversed"
         data.append(dict(type="heatmap", z=m.astype(np.float32), zmin=0,
-                         zmax=float(m.max()) or 1.0, colorscale=COUNTS, showscale=False,
-                         text=np.vectorize(lambda v: f"{v:g}")(m), texttemplate="%{text}",
+                         zmax=float(m.max()) or 1.0, colorscale=named_scale(COUNTS),
+                         showscale=False, text=np.vectorize(lambda v: f"{v:g}")(m),
+                         texttemplate="%{text}",
                          xgap=1, ygap=1, xaxis=x, yaxis=y,
                          hovertemplate="row %{y}, column %{x}: %{z:g}<extra></extra>"))
     layout.update(height=height, margin=dict(l=30, r=10, t=60, b=30))
-    return go.Figure(dict(data=data, layout=layout))
+    return figure(dict(data=data, layout=layout))
 
 
 __all__ = ["cells_figure", "counts_figure"]

@@ -5,9 +5,11 @@
 - :func:`receptive_overlay_figure` — the input with an output cell's contribution map on top.
 - :func:`shape_flow_figure` — spatial size and channels per layer.
 
-Every figure is one plain spec validated in one ``go.Figure`` call (:func:`app.figures.layout.subplot_grid`
-writes ``make_subplots``'s layout directly; the Learn view's figures use it too), values
-sent as float32.
+Every figure is one plain spec wrapped without Plotly's validation
+(:func:`app.figures.layout.figure`; tests/test_figure_specs.py validates every builder's
+spec), its subplots laid out directly (:func:`app.figures.layout.subplot_grid`, as
+``make_subplots`` lays them out; the Learn view's figures use it too), values sent as
+float32.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from app.figures.layout import axis_ids, subplot_grid
+from app.figures.layout import axis_ids, figure, named_scale, subplot_grid
 from engine.stack import format_fraction
 
 STATUS_LABELS = {"ok": "", "error": "fails", "skipped": "not computed",
@@ -85,8 +87,9 @@ SECONDARY_Y = {"xaxis": {"anchor": "y", "domain": [0.0, 0.94]},
 
 
 def _figure(data: list, layout: dict) -> go.Figure:
-    """One ``go.Figure`` from plain trace and layout dicts (validated once, in one call)."""
-    return go.Figure({"data": data, "layout": layout})
+    """One ``go.Figure`` from plain trace and layout dicts (not validated: see
+    :func:`app.figures.layout.figure`)."""
+    return figure({"data": data, "layout": layout})
 
 
 def _margin(top: int) -> dict:
@@ -123,8 +126,9 @@ def feature_maps_figure(y, data_format="channels_last", max_channels=16, title="
             axis.update(autorange="reversed", showticklabels=False)
         elif key.startswith("xaxis"):
             axis["showticklabels"] = False
-    data = [{"type": "heatmap", "z": np.ascontiguousarray(y[:, :, c]), "colorscale": "Viridis",
-             "showscale": False, "xaxis": axis_ids(c + 1)[0], "yaxis": axis_ids(c + 1)[1],
+    data = [{"type": "heatmap", "z": np.ascontiguousarray(y[:, :, c]),
+             "colorscale": named_scale("Viridis"), "showscale": False,
+             "xaxis": axis_ids(c + 1)[0], "yaxis": axis_ids(c + 1)[1],
              "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>"}
             for c in range(channels)]
     layout.update(title={"text": title}, height=200 * nrows + 60, margin=_margin(60))
@@ -158,10 +162,10 @@ def receptive_overlay_figure(x, cmap, data_format="channels_last", title=""):
     if scaled.ndim == 3:
         base = {"type": "image", "z": (scaled * 255).astype(np.uint8)}
     else:
-        base = {"type": "heatmap", "z": scaled.astype(np.float32), "colorscale": "gray",
-                "showscale": False, "hoverinfo": "skip"}
+        base = {"type": "heatmap", "z": scaled.astype(np.float32),
+                "colorscale": named_scale("gray"), "showscale": False, "hoverinfo": "skip"}
     shown = {"type": "heatmap", "z": np.where(cmap != 0, cmap, np.nan).astype(np.float32),
-             "colorscale": "Inferno", "opacity": 0.6,
+             "colorscale": named_scale("Inferno"), "opacity": 0.6,
              "colorbar": {"title": {"text": "relative<br>contribution"}},
              "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>"}
     return _figure([base, shown], {"yaxis": {"autorange": "reversed", "scaleanchor": "x"},

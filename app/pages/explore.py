@@ -178,12 +178,16 @@ def _clear_selection() -> None:
 
 def _show(fig, key=None, where=None, rank=None):
     """A figure as its builder styled it (theme=None: app.theme's colours and sizes), clickable
-    when ``where`` says which side a click selects."""
+    when ``where`` says which side a click selects; as wide as its column, or its own
+    ``layout.width`` in pixels when it has one (then drawn once, at that width)."""
+    fixed = fig.to_dict()["layout"].get("width")
+    width = "stretch" if fixed is None else int(fixed)
     if where is None:
-        st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False})
+        st.plotly_chart(fig, key=key, theme=None, width=width, config={"displaylogo": False})
     else:
         st.plotly_chart(fig, key=key, on_select=lambda: _on_select(key, where, rank),
-                        selection_mode="points", theme=None, config={"displaylogo": False})
+                        selection_mode="points", theme=None, width=width,
+                        config={"displaylogo": False})
 
 
 # --------------------------------------------------------------------------- sections
@@ -536,9 +540,12 @@ def _output_panel(ctx: ViewContext, out_item: np.ndarray, lk: Links, depth) -> N
 
 
 def _panel_widths(ctx: ViewContext) -> list:
-    """Column widths of input, (padded input or note), (kernel), output."""
+    """Column widths of input, (padded input or note), (kernel), output. On a 1366 px screen
+    the kernel's column holds the kernel figure's fixed width (``Theme.kernel_width``, in
+    presentation mode too): a narrower column would squeeze it, and Streamlit would draw
+    it twice (at the column's width, then at 150 px)."""
     if ctx.weights:
-        return [3, 3, 2, 4]
+        return [3, 2.6, 2.4, 4]
     return [4, 2, 5]
 
 
