@@ -5,11 +5,16 @@ run it on a real input to see each layer's feature maps and an output cell's rec
 The stack lives in ``st.session_state["stack_src"]`` as Keras code: examples, the builder's
 buttons, a loaded model config and the fixes all rewrite that code, and the URL carries it
 (``?view=stack&code=…``). Pasted code is parsed with ``ast`` (engine.stack), never executed.
+
+What is computed from the code (the analysis and its export, the run, receptive fields) is
+cached by the code (:func:`_analysis`, :func:`_run`, :func:`_field`): a sidebar argument
+reruns the page (issue 15) but recomputes nothing of the stack.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -18,6 +23,7 @@ import engine.receptive as R
 from app.figures import stack as F
 from app.pages import guarded
 from engine import stack as S
+from engine.config import image_data_format
 from engine.geometry import AXIS_SINGULAR
 from engine.stack import edit as E
 from engine.stack.interp.errors import Refused
@@ -183,30 +189,87 @@ def _literal_shape(text: str):
 
 
 def _data_format(report) -> str:
+    """The stack's data_format: the first layer's that names one, else keras.json's."""
     for spec in report.specs:
         fmt = spec[1].get("data_format")
         if fmt in ("channels_first", "channels_last"):
             return fmt
-    from engine.config import image_data_format
     return image_data_format()
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _run(code: str, override, x: np.ndarray):
-    report = S.analyze(code, override, receptive=False)
-    return S.run_stack(report, x)
+@dataclass(frozen=True)
+class Analysis:
+    """A stack's report and what the page derives from it, computed once per stack (see
+    :func:`_analysis`): a rerun that leaves the stack as it is (a sidebar argument, a widget
+    of another section) reads it back instead of analysing the code again."""
+
+    key: tuple         # what it is computed from: :func:`_analysis`'s arguments
+    report: S.Report
+    code: str          # the clean Keras code of the export (what the URL carries)
+    query: str         # the shareable link's query string
+    traceable: tuple   # row indices whose output traces back to the input along a chain
+    data_format: str   # the stack's (:func:`_data_format`)
+
+
+def _traceable(report) -> tuple:
+    """Rows with spatial axes whose receptive field :func:`S.receptive_chain` can trace."""
+    rows = []
+    for i, r in enumerate(report.rows):
+        try:
+            chain = S.receptive_chain(report, i)
+        except ValueError:
+            continue
+        if chain and r["output_shape"] is not None and len(r["output_shape"]) >= 3:
+            rows.append(i)
+    return tuple(rows)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _analysis(code: str, override, model, keras_format: str) -> Analysis:
+    """:func:`engine.stack.analyze` of ``code`` (with the input-shape ``override``, the
+    ``model`` of the code; ``None``: the one analyze picks) and its export. ``keras_format``:
+    keras.json's ``image_data_format``, which layers without a data_format read (part of
+    the cache key only). ValueError: the code cannot be read (not cached)."""
+    report = S.analyze(code, override, model=model)
+    shape = None if report.input_shape is None else tuple(report.input_shape[1:])
+    batch = None if report.input_shape is None else report.input_shape[0]
+    return Analysis((code, override, model, keras_format), report,
+                    S.to_keras_code(report.specs, shape, batch, report.input_name),
+                    S.to_url_query(report.specs, shape), _traceable(report),
+                    _data_format(report))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _field(key: tuple, row: int, input_shape: tuple, index: tuple):
+    """(contribution map: float64 array of the input's spatial shape, the sentence that
+    describes it) of output cell ``index`` of row ``row`` of the stack :func:`_analysis`
+    computes from ``key`` (its arguments), on an input of ``input_shape`` (batch first).
+    ValueError: the index or the shape is refused (not cached)."""
+    chain = S.receptive_chain(_analysis(*key).report, row)
+    plan = R.ReceptivePlan(chain, input_shape)
+    cmap = plan.contribution_map(index)
+    return cmap, R.describe_field(plan, index=index, cmap=cmap)
+
+
+@st.cache_data(max_entries=4, show_spinner="Running the stack…")
+def _run(key: tuple, x: np.ndarray) -> dict:
+    """``{layer name: output}`` of the stack :func:`_analysis` computes from ``key`` (its
+    arguments) on ``x`` (batch first); ValueError: it cannot run (not cached)."""
+    return S.run_stack(_analysis(*key).report, x)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _sample(name: str):
+def _sample_input(name: str, input_shape: tuple, data_format: str) -> np.ndarray:
+    """The shipped sample ``name`` fitted to ``input_shape`` (batch first; float32)."""
     from app import compute
-    return compute.load_sample(name)
+    base, _meta = compute.load_sample(name)
+    return S.fit_input(base, input_shape, data_format)
 
 
-def _input_for(report, ctx, source: str, sample: str):
+def _input_for(analysis: Analysis, ctx, source: str, sample: str):
     """A batch-of-one input shaped like the stack's input."""
-    shape = tuple(report.input_shape)
-    fmt = _data_format(report)
+    shape = tuple(analysis.report.input_shape)
+    fmt = analysis.data_format
     rank = len(shape) - 2
     if source == "random" or rank < 1:
         fixed = tuple(16 if d is None else d for d in shape[1:])
@@ -215,9 +278,8 @@ def _input_for(report, ctx, source: str, sample: str):
         base = ctx.x[0]
         if ctx.data_format == "channels_first":
             base = np.moveaxis(base, 0, -1)
-    else:
-        base, _meta = _sample(sample)
-    return S.fit_input(base, (1,) + tuple(shape[1:]), fmt)
+        return S.fit_input(base, (1,) + shape[1:], fmt)
+    return _sample_input(sample, (1,) + shape[1:], fmt)
 
 
 # --------------------------------------------------------------------------- sections
@@ -345,31 +407,25 @@ def _summary_section(report):
         st.plotly_chart(F.shape_flow_figure(report.rows), key="stack_flow")
 
 
-def _export_section(report) -> str:
-    """The export expander; returns the clean Keras code (what the URL carries)."""
+def _export_section(analysis: Analysis) -> None:
+    """The export expander: the clean Keras code, its download and the shareable link."""
     with st.expander("Export: Keras code and a shareable link"):
-        code = S.to_keras_code(report.specs, None if report.input_shape is None
-                               else tuple(report.input_shape[1:]),
-                               None if report.input_shape is None else report.input_shape[0],
-                               report.input_name)
-        st.code(code, language="python")
-        st.download_button("Download model.py", code, file_name="model.py",
+        st.code(analysis.code, language="python")
+        st.download_button("Download model.py", analysis.code, file_name="model.py",
                            key="stack_download")
-        query = S.to_url_query(report.specs, None if report.input_shape is None
-                               else tuple(report.input_shape[1:]))
         base = (st.context.url or "").split("?")[0]
-        st.code(f"{base}?{query}", language=None)
+        st.code(f"{base}?{analysis.query}", language=None)
         st.caption("The address bar carries this stack too.")
-    return code
 
 
 @st.fragment
 @guarded("stack")
-def _run_section(report, ctx) -> None:
+def _run_section(analysis: Analysis, ctx) -> None:
     """Feature maps and an output cell's receptive field on a real input. A fragment: its
     widgets (input, layer, channels, output cell; none of them in the URL) rerun only this
     section, not the sidebar and the summary above."""
     ss = st.session_state
+    report = analysis.report
     st.subheader("Feature maps and receptive fields")
     if report.input_shape is None or not report.rows or report.rows[0]["status"] != "ok":
         st.info("Give the stack an input shape (and fix its first layer) to run it.")
@@ -395,16 +451,15 @@ def _run_section(report, ctx) -> None:
                 ss["stack_sample"] = names[0]
             sample = cols[1].selectbox("Sample", names, key="stack_sample")
     try:
-        x = _input_for(report, ctx, source, sample or SAMPLE_BY_RANK.get(rank, ("photo",))[0])
-        with st.spinner("Running the stack…"):
-            outputs = _run(ss["stack_src"], _override(), x)
+        x = _input_for(analysis, ctx, source, sample or SAMPLE_BY_RANK.get(rank, ("photo",))[0])
+        outputs = _run(analysis.key, x)
     except ValueError as exc:
         st.warning(f"Cannot run the stack: {exc}")
         return
     names = list(outputs)
     if not names:
         return
-    fmt = _data_format(report)
+    fmt = analysis.data_format
     if ss.get("stack_fm_layer") not in names:
         ss["stack_fm_layer"] = names[min(len(names) - 1, 0)]
     cols = st.columns([3, 2])
@@ -416,44 +471,29 @@ def _run_section(report, ctx) -> None:
     st.plotly_chart(F.feature_maps_figure(y, layer_fmt, maxc,
                                           f"{name}: output {F.shape_text(row['output_shape'])}"),
                     key="stack_fm_fig")
-    _receptive_section(report, x, fmt, outputs)
-
-
-def _override():
-    try:
-        return _literal_shape(st.session_state.get("stack_input_override", ""))
-    except ValueError:
-        return None
+    _receptive_section(analysis, x, outputs)
 
 
 @st.fragment
 @guarded("stack")
-def _receptive_section(report, x, fmt, outputs) -> None:
-    """An output cell's receptive field over the input. A fragment inside
-    :func:`_run_section`'s: picking the layer or the cell reruns only this section (the
-    feature maps above stay as they are)."""
+def _receptive_section(analysis: Analysis, x, outputs) -> None:
+    """An output cell's receptive field over the input ``x`` (batch first). A fragment
+    inside :func:`_run_section`'s: picking the layer or the cell reruns only this section
+    (the feature maps above stay as they are)."""
     ss = st.session_state
-    traceable = []
-    for i, r in enumerate(report.rows):
-        try:
-            chain = S.receptive_chain(report, i)
-        except ValueError:
-            continue
-        if chain and r["output_shape"] is not None and len(r["output_shape"]) >= 3:
-            traceable.append((i, chain))
+    report, fmt = analysis.report, analysis.data_format
     st.markdown("**Receptive field of one output cell**")
-    if not traceable:
+    if not analysis.traceable:
         st.info("No layer of this stack can be traced back to the input along a plain chain "
                 "of convolution / pooling / padding / upsampling layers.")
         return
-    labels = {i: report.rows[i]["name"] for i, _ in traceable}
+    labels = {i: report.rows[i]["name"] for i in analysis.traceable}
     if ss.get("stack_rf_layer") not in labels:
-        ss["stack_rf_layer"] = traceable[-1][0]
+        ss["stack_rf_layer"] = analysis.traceable[-1]
     i = st.selectbox("Output of layer", list(labels), key="stack_rf_layer",
                      format_func=labels.get)
     if report.rows[i]["name"] not in outputs:
         return
-    chain = dict(traceable)[i]
     out = outputs[report.rows[i]["name"]].shape     # the real output (sizes known)
     spatial = out[2:] if fmt == "channels_first" else out[1:-1]
     cols = st.columns(len(spatial))
@@ -466,8 +506,7 @@ def _receptive_section(report, x, fmt, outputs) -> None:
         index.append(int(c.number_input(f"output {axis_names[a]}", 0, max(int(n) - 1, 0),
                                         key=key)))
     try:
-        cmap = R.contribution_map(chain, tuple(x.shape), tuple(index))
-        text = R.describe_field(chain, tuple(x.shape), tuple(index))
+        cmap, text = _field(analysis.key, i, tuple(x.shape), tuple(index))
     except ValueError as exc:
         st.warning(str(exc))
         return
@@ -498,14 +537,17 @@ def render(ctx) -> dict:
     except ValueError as exc:
         st.error(str(exc))
         override = None
+    keras_format = image_data_format()
     try:
-        report = S.analyze(ss["stack_src"], override)
+        analysis = _analysis(ss["stack_src"], override, None, keras_format)
+        report = analysis.report
         if len(report.models) > 1:           # several models in the code: offer the others
             if ss.get("stack_model") not in report.models:
                 ss["stack_model"] = report.model_name
             choice = st.selectbox("Model of the code", report.models, key="stack_model")
             if choice != report.model_name:
-                report = S.analyze(ss["stack_src"], override, model=choice)
+                analysis = _analysis(ss["stack_src"], override, choice, keras_format)
+                report = analysis.report
     except ValueError as exc:
         st.markdown("Output shape: (none — the stack could not be read)")
         st.error(f"Cannot read the stack: {exc}")
@@ -518,6 +560,6 @@ def render(ctx) -> dict:
         st.warning("No input shape: add keras.Input(shape=...) to the code or fill the "
                    "override above.")
     _summary_section(report)
-    code = _export_section(report)
-    _run_section(report, ctx)
-    return {"code": code}
+    _export_section(analysis)
+    _run_section(analysis, ctx)
+    return {"code": analysis.code}
