@@ -12,6 +12,9 @@ For each scenario, Debian's chromium (Playwright, headless) opens a shared link 
   rerun — i.e. until the new picture is drawn (median of ``--repeat``);
 - ``open kB`` / ``open server CPU ms``: WebSocket bytes received and server CPU for the
   open (the CPU includes serving Streamlit's static files and starting the session);
+- ``browser CPU ms``: main-thread task time of the page for that interaction (Chromium's
+  ``TaskDuration`` metric over CDP; median): what React and Plotly cost, less sensitive to
+  a busy machine than the wall-clock latency;
 - ``kB sent``: WebSocket bytes the server sent for that interaction (median);
 - ``server CPU ms``: user + system CPU time of the server process for that interaction
   (``/proc/<pid>/stat``; median).
@@ -141,6 +144,13 @@ class Probe:
         self.received = 0
         self.page.on("websocket", lambda ws: ws.on(
             "framereceived", lambda payload: self._count(payload)))
+        self.cdp = self.page.context.new_cdp_session(self.page)
+        self.cdp.send("Performance.enable")
+
+    def task_seconds(self) -> float:
+        """Main-thread task time of the page so far (Chromium's ``TaskDuration``)."""
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
     def _count(self, payload) -> None:
         self.received += len(payload)
@@ -171,17 +181,19 @@ class Probe:
         first = self.page.evaluate("() => window.__first")
         return None if first is None else first / 1000.0
 
-    def change_filters(self, value: str, server: Server) -> tuple[float, int, float]:
-        """(ms from keydown to the last redraw, bytes received, server CPU s)."""
+    def change_filters(self, value: str, server: Server) -> tuple[float, int, float, float]:
+        """(ms from keydown to the last redraw, bytes received, server CPU s, browser
+        main-thread s)."""
         box = self.page.get_by_label("filters", exact=True)
         box.fill(value)
         self.settle()
-        cpu0, bytes0 = server.cpu_seconds(), self.received
+        cpu0, bytes0, task0 = server.cpu_seconds(), self.received, self.task_seconds()
         box.press("Enter")
         self.page.wait_for_timeout(200)
         last = self.settle()
         keydown = self.page.evaluate("() => window.__keydown")
-        return last - keydown, self.received - bytes0, server.cpu_seconds() - cpu0
+        return (last - keydown, self.received - bytes0, server.cpu_seconds() - cpu0,
+                self.task_seconds() - task0)
 
     def close(self) -> None:
         self.page.close()
@@ -196,6 +208,7 @@ class Result:
     open_kb: float | None = None       # WebSocket bytes of the open (after compression)
     open_cpu_ms: float | None = None   # server CPU of the open (static files, session, run)
     latency_ms: float | None = None
+    browser_ms: float | None = None    # the page's main-thread task time for the interaction
     kb: float | None = None
     cpu_ms: float | None = None
 
@@ -212,6 +225,7 @@ def measure(browser, server: Server, sc: Scenario, label: str, repeat: int) -> R
         runs = [probe.change_filters(v, server)
                 for _, v in zip(range(repeat), [sc.new_filters, "4"] * repeat)]
         result.latency_ms = statistics.median(r[0] for r in runs)
+        result.browser_ms = statistics.median(r[3] for r in runs) * 1000
         result.kb = statistics.median(r[1] for r in runs) / 1000
         result.cpu_ms = statistics.median(r[2] for r in runs) * 1000
         return result
@@ -234,12 +248,13 @@ def _fmt(v, spec) -> str:
 
 def _table(results: list[Result]) -> str:
     head = ("| scenario | code | first picture s | open s | open kB | open server CPU ms | "
-            "input→picture ms | kB sent | server CPU ms |")
-    rows = [head, "|" + "---|" * 9]
+            "input→picture ms | browser CPU ms | kB sent | server CPU ms |")
+    rows = [head, "|" + "---|" * 10]
     for r in results:
         rows.append(f"| {r.scenario} | {r.label} | {_fmt(r.first_s, '.2f')} | {r.open_s:.2f} | "
                     f"{_fmt(r.open_kb, '.0f')} | {_fmt(r.open_cpu_ms, '.0f')} | "
-                    f"{_fmt(r.latency_ms, '.0f')} | {_fmt(r.kb, '.0f')} | "
+                    f"{_fmt(r.latency_ms, '.0f')} | {_fmt(r.browser_ms, '.0f')} | "
+                    f"{_fmt(r.kb, '.0f')} | "
                     f"{_fmt(r.cpu_ms, '.0f')} |")
     return "\n".join(rows)
 
