@@ -180,7 +180,7 @@ def _show(fig, key=None, where=None, rank=None):
     """A figure as its builder styled it (theme=None: app.theme's colours and sizes), clickable
     when ``where`` says which side a click selects; as wide as its column, or its own
     ``layout.width`` in pixels when it has one (then drawn once, at that width)."""
-    fixed = fig.to_dict()["layout"].get("width")
+    fixed = fig.to_dict()["layout"].get("width")      # an ExactFigure: its spec, no copy
     width = "stretch" if fixed is None else int(fixed)
     if where is None:
         st.plotly_chart(fig, key=key, theme=None, width=width, config={"displaylogo": False})
