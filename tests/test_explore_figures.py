@@ -10,6 +10,7 @@ comes back as that map's cell.
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import numpy as np
@@ -106,6 +107,20 @@ def test_every_spec_is_one_that_the_browser_draws_once(t):
 def test_the_kernel_panel_has_a_fixed_width_streamlit_keeps(t):
     fig = _read(F.kernel_figure(RNG.random((3, 3)), "k", t=t))
     assert fig.layout.width == t.kernel_width >= 150      # Streamlit's narrowest chart
+
+
+def test_png_source_decodes_to_the_picture_it_was_given():
+    from PIL import Image
+    rgb = RNG.integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    index = RNG.integers(0, 256, (4, 9), dtype=np.uint8)
+    palette = T.palette(T.SEQUENTIAL)
+
+    def decode(uri):
+        return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert np.array_equal(np.asarray(decode(F.png_source(rgb)).convert("RGB")), rgb)
+    assert np.array_equal(np.asarray(decode(F.png_source(index, palette)).convert("RGB")),
+                          palette[index])
+    assert F.png_source(rgb[:, ::-1]) != F.png_source(rgb)     # the cache keys on the pixels
 
 
 def test_pictures_have_the_colours_of_the_heatmap_they_replace():

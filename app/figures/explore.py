@@ -26,6 +26,7 @@ hover and click work on every point (36,864 drawn SVG markers took Chromium 1.1 
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -139,12 +140,19 @@ def _finite_range(z: np.ndarray, diverging: bool) -> tuple[float, float]:
 
 def png_source(picture: np.ndarray, palette: np.ndarray | None = None) -> str:
     """A picture as a ``data:image/png`` URI (Pillow): ``(h, w, 3)`` uint8 RGB, or ``(h, w)``
-    uint8 indices into ``palette`` (``(256, 3)`` uint8; a third of the bytes)."""
-    if palette is None:
-        im = Image.fromarray(np.ascontiguousarray(picture), "RGB")
-    else:
-        im = Image.fromarray(np.ascontiguousarray(picture), "P")
-        im.putpalette(palette.ravel().tolist())
+    uint8 indices into ``palette`` (``(256, 3)`` uint8; a third of the bytes). The same
+    picture is encoded once (a rerun that leaves a map unchanged, a click on a cell)."""
+    picture = np.ascontiguousarray(picture, np.uint8)
+    return _png(picture.tobytes(), picture.shape,
+                None if palette is None else np.ascontiguousarray(palette, np.uint8).tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _png(pixels: bytes, shape: tuple, palette: bytes | None) -> str:
+    """:func:`png_source` of a picture given as its bytes (the cache key)."""
+    im = Image.frombytes("RGB" if palette is None else "P", (shape[1], shape[0]), pixels)
+    if palette is not None:
+        im.putpalette(palette)
     buf = io.BytesIO()
     im.save(buf, format="PNG", compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
