@@ -1,5 +1,7 @@
 """engine.kernels.tiled (tap-blocked row kernel) against tests/naive.py and, bit for bit,
-against the row kernel it replaces (:data:`engine.kernels.conv.TILED` off).
+against the row kernel it replaces (:data:`engine.kernels.conv.TILED` off). The
+cell-blocked kernel, which takes most of these geometries first, is off here
+(:data:`engine.kernels.conv.CELLS`; see tests/test_kernels_cells.py).
 
 Fixed cases make each of its loops turn (L1_WEIGHT_BYTES made small): several chunks of
 taps per run, runs of a kernel row and of one tap's channels (1×1), the last
@@ -56,6 +58,7 @@ def test_tiled_matches_naive_and_row_kernel(case, monkeypatch):
     calls = []
     real = tiled.conv_tiled
     monkeypatch.setattr(tiled, "conv_tiled", lambda *a: calls.append(a[-1]) or real(*a))
+    monkeypatch.setattr(K, "CELLS", False)
     monkeypatch.setattr(K, "CHUNK_WEIGHTS_BYTES", 1 << 18)  # filter chunks in small cases
     monkeypatch.setattr(tiled, "L1_WEIGHT_BYTES", 2048)  # chunks of 16 taps: many per run
     x, w, b, args, y, ref = _run(*case)

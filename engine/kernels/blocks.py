@@ -124,6 +124,59 @@ def _taps8x2_strided(x, n, xb, tstep, xs, wt, wb, wb2, ws, nf2, a0, a1, a2, a3, 
 
 
 @jit()
+def _taps8x2_at(x, n, x0, x1, x2, x3, x4, x5, x6, x7, wt, wb, wb2, ws, nf2, a0, a1, a2, a3, a4,
+                a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7):
+    """:func:`_taps8x2` for ``n`` taps at consecutive offsets from 8 cells of their own
+    bases ``x0 … x7`` (tap ``t`` of cell ``k`` at ``x<k> + t``: cells need not be equally
+    apart, e.g. a block crossing the end of a row)."""
+    for t in range(n):
+        wv = V.load(wt, wb + t * ws)
+        wv2 = V.load_n(wt, wb2 + t * ws, nf2)
+        v = V.bload(x, x0 + t)
+        a0 = V.fma(v, wv, a0)
+        b0 = V.fma(v, wv2, b0)
+        v = V.bload(x, x1 + t)
+        a1 = V.fma(v, wv, a1)
+        b1 = V.fma(v, wv2, b1)
+        v = V.bload(x, x2 + t)
+        a2 = V.fma(v, wv, a2)
+        b2 = V.fma(v, wv2, b2)
+        v = V.bload(x, x3 + t)
+        a3 = V.fma(v, wv, a3)
+        b3 = V.fma(v, wv2, b3)
+        v = V.bload(x, x4 + t)
+        a4 = V.fma(v, wv, a4)
+        b4 = V.fma(v, wv2, b4)
+        v = V.bload(x, x5 + t)
+        a5 = V.fma(v, wv, a5)
+        b5 = V.fma(v, wv2, b5)
+        v = V.bload(x, x6 + t)
+        a6 = V.fma(v, wv, a6)
+        b6 = V.fma(v, wv2, b6)
+        v = V.bload(x, x7 + t)
+        a7 = V.fma(v, wv, a7)
+        b7 = V.fma(v, wv2, b7)
+    return a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7
+
+
+@jit()
+def _taps8_at(x, n, x0, x1, x2, x3, x4, x5, x6, x7, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, a6,
+              a7):
+    """:func:`_taps8x2_at` for one block of ``nf`` filters (8 cells × 16)."""
+    for t in range(n):
+        wv = V.load_n(wt, wb + t * ws, nf)
+        a0 = V.fma(V.bload(x, x0 + t), wv, a0)
+        a1 = V.fma(V.bload(x, x1 + t), wv, a1)
+        a2 = V.fma(V.bload(x, x2 + t), wv, a2)
+        a3 = V.fma(V.bload(x, x3 + t), wv, a3)
+        a4 = V.fma(V.bload(x, x4 + t), wv, a4)
+        a5 = V.fma(V.bload(x, x5 + t), wv, a5)
+        a6 = V.fma(V.bload(x, x6 + t), wv, a6)
+        a7 = V.fma(V.bload(x, x7 + t), wv, a7)
+    return a0, a1, a2, a3, a4, a5, a6, a7
+
+
+@jit()
 def _taps8_strided(x, n, xb, tstep, xs, wt, wb, ws, nf, a0, a1, a2, a3, a4, a5, a6, a7):
     """:func:`_taps8x2_strided` for one block of ``nf`` filters (8 cells × 16)."""
     for t in range(n):

@@ -41,10 +41,13 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   chunks of FILTER_CHUNK blocks, so that a thread keeps its chunk in cache over the rows.
 - ``"filters-padded"``: from PAD_TAPS taps per output cell, the border classes would cost
   more than a zero-padded copy of the input (cheap next to the arithmetic then); the same
-  register blocks run on the copy, tap-blocked (:mod:`engine.kernels.tiled`: per chunk of
-  taps whose weights fit L1, over a band of output rows, running sums in the output)
-  wherever every cell has all taps in runs of consecutive offsets — also unpadded ones
-  such as 1×1 — and :func:`_conv_filters` otherwise.
+  register blocks run on the copy wherever every cell has all taps in runs of consecutive
+  offsets — also unpadded ones such as 1×1: cell-blocked (:mod:`engine.kernels.cells`: per
+  block of 8 consecutive output cells, across row ends, its input kept in L1 while every
+  filter block's weights stream from L2) where a group has at least two blocks of 16
+  filters, else tap-blocked (:mod:`engine.kernels.tiled`: per chunk of taps whose
+  weights fit L1, over a band of output rows, running sums in the output) — and
+  :func:`_conv_filters` otherwise.
 - ``"packed"``: padded, and rows shorter than PACK_BELOW cells (small maps deep in a
   network): :mod:`engine.kernels.gemm` packs the taps of blocks of 8 cells across rows.
 - :func:`_conv_channels` (``"channels"`` / ``"channels-expanded"``): grouped convolutions
@@ -84,7 +87,7 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from engine.kernels import axes, budget, gemm, tiled
+from engine.kernels import axes, budget, cells, gemm, tiled
 from engine.kernels.blocks import _store8, _taps8, _taps8x2, _taps8x2_linear
 from engine.kernels import simd as V
 from engine.kernels.jit import jit, prange
@@ -101,6 +104,7 @@ CHUNK_WEIGHTS_BYTES = 1 << 20  # weights above this: the row kernel works by fil
 FILTER_CHUNK = 2  # blocks of 16 filters per chunk (one 8 × 32 register block)
 LINEAR_MIN = 16  # shortest run of consecutive tap offsets the row kernel loops over as such
 TILED = True  # serve full-tap row convolutions with engine.kernels.tiled
+CELLS = True  # ... or with engine.kernels.cells first, where it applies
 
 
 # --------------------------------------------------------------------------- kernels
@@ -784,14 +788,17 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
                  transposed, n_ch)
     nfb = -(-fg // LANES)
     packed_path = work.path == "packed"
+    cell_taps = (tiled.tap_runs(plan) if CELLS and not packed_path
+                 and cells.applies(plan, out_shape, n_batch, nfb) else None)
+    cells_path = cell_taps is not None
     # the (taps, F) weight matrix as it is, when its rows are in tap-table order and either
     # it has 16 columns (then it is the packed form), fewer (one group), or the packed
-    # kernel reads each weight about once (packing would cost more than reading F floats
-    # apart), unless the packed form is cached (``source``): it is then free, and each
-    # block of 16 filters reads contiguous memory
+    # and cell-blocked kernels read each weight about once per panel of cells (packing
+    # would cost more than reading F floats apart), unless the packed form is cached
+    # (``source``): it is then free, and each block of 16 filters reads contiguous memory
     few = groups == 1 and n_filters < LANES
     raw = (plan["identity"] and wrows.flags.c_contiguous
-           and (n_filters == LANES or (packed_path and source is None) or few))
+           and (n_filters == LANES or ((packed_path or cells_path) and source is None) or few))
     if raw:
         wt, ws = wrows, n_filters
     elif few:
@@ -807,6 +814,9 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     out = np.empty((n_batch,) + tuple(out_shape) + (n_filters,), np.float32)
     if packed_path:
         _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups)
+        return out
+    if cells_path:
+        _cells_conv(x5, wt, raw, bt, out, plan, groups, nfb, cell_taps)
         return out
     taps = tiled.runs_of_taps(plan) if TILED and tiled.applies(plan) else None
     if taps is not None:
@@ -847,6 +857,16 @@ def _tiled_conv(x5, wt, ws, raw, bt, out, plan, groups, cg, fg, nfb, taps):
                      cg, fg, nfb, ws, raw, fpc, band, chunk, rl], np.int64)
     tiled.conv_tiled(x5.reshape(-1), runoff, wt.reshape(-1), bt.reshape(-1), out.reshape(-1),
                      plan["base_d"], plan["base_h"], plan["runs"][0], dims)
+
+
+def _cells_conv(x5, wt, raw, bt, out, plan, groups, nfb, taps):
+    """Run :func:`engine.kernels.cells.conv_cells` (every cell has all taps, one run per
+    row; see :func:`engine.kernels.cells.applies`); ``taps``:
+    :func:`engine.kernels.tiled.tap_runs`."""
+    runoff, rl = taps
+    cells.conv_cells(x5, out, wt, bt, runoff=runoff, rl=rl, base_d=plan["base_d"],
+                     base_h=plan["base_h"], run=plan["runs"][0], groups=groups, nfb=nfb,
+                     raw=bool(raw), threads=numba.get_num_threads())
 
 
 @lru_cache(maxsize=256)

@@ -167,7 +167,16 @@ def runs_of_taps(plan, pair_bytes=2 * LANES * 4):
     come in runs of at least MIN_RUN, or when a pair of filter blocks' weights for all taps
     fit in two chunks (about L1: the row kernel keeps them there itself, and running sums
     in the output would only cost) — the row kernel then serves."""
+    if plan["off"].shape[0] * pair_bytes <= 2 * L1_WEIGHT_BYTES:
+        return None
+    return tap_runs(plan)
+
+
+def tap_runs(plan):
+    """``(runoff, rl)``: the plan's taps as runs of ``rl`` consecutive offsets (a kernel
+    row of channels, or one tap's channels) starting at ``runoff``; None when they do not
+    come in runs of at least MIN_RUN."""
     lin = plan["linear"]
-    if lin < MIN_RUN or plan["off"].shape[0] * pair_bytes <= 2 * L1_WEIGHT_BYTES:
+    if lin < MIN_RUN:
         return None
     return plan["off"][::lin].copy(), lin
