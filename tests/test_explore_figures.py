@@ -1,6 +1,6 @@
 """The Explore figures stay valid, small and clickable (issue 15: what a person waits for).
 
-Builders skip Plotly's validation at run time (:func:`app.figures.explore._figure`), so this
+Builders skip Plotly's validation at run time (:func:`app.figures.layout.figure`), so this
 module validates every builder's spec; it also pins what keeps the browser fast — pictures
 instead of per-cell heatmaps, click targets Chromium does not draw (``maxdisplayed``),
 compact typed arrays, the default page's bytes — and that a click on any map of the grid
@@ -92,7 +92,7 @@ def test_every_spec_is_one_that_the_browser_draws_once(t):
     """Streamlit draws a new chart, then a JSON copy of it; Plotly skips that second draw
     only for a layout without a template object and with a fixed ``datarevision``, and
     scatter traces whose x/y are plain lists (typed arrays there force a full redraw every
-    time) — measured in chromium, see ``app.figures.explore._figure``."""
+    time) — measured in chromium, see ``app.figures.layout.figure``."""
     for fig in _builders(t):
         spec = json.loads(fig.to_json())           # what the browser gets
         assert "template" not in spec["layout"]
@@ -178,6 +178,15 @@ def test_the_default_page_sends_little():
                 value = tr.get(key)
                 if isinstance(value, dict):         # typed arrays only, never float64
                     assert value["dtype"] in ("i1", "u1", "i2", "i4", "f4"), (tr["type"], key)
+
+
+def test_the_keras_code_is_drawn_only_when_asked_for():
+    """A closed expander's code block is still highlighted by the browser, before the first
+    picture: the code is behind a toggle (and in the download) instead."""
+    at = run_app({})
+    assert not at.code
+    at.toggle(key="ex.code").set_value(True).run()
+    assert len(at.code) == 1 and "layers.Conv2D(" in at.code[0].value
 
 
 def test_a_bug_in_a_panel_is_an_error_box_and_the_page_stays(monkeypatch):

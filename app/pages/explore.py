@@ -661,7 +661,9 @@ def _downloads(ctx: ViewContext, res, item, out_item: np.ndarray, lk: Links, in_
         d[5].download_button("weights.npz", lambda: cached.npz_bytes(res.weights),
                              file_name="weights.npz", mime="application/octet-stream",
                              key="dl.w")
-    with st.expander("Keras code for this layer"):
+    # a toggle, not an expander: an expander's content is drawn (and highlighted: ~170 ms of
+    # the browser before the first picture of a shared link) even while it is closed
+    if st.toggle("Show the Keras code for this layer", key="ex.code"):
         st.code(code if len(code) < 60_000 else code[:60_000] + "\n# … (download the file)",
                 language="python")
 
