@@ -290,8 +290,11 @@ def sidebar_weights(layer: str, args: dict) -> tuple[str, object]:
     if mode == "custom" and not custom_fits(custom, ks):
         custom = spatial_kernels("bank", ks, 1)[0].tolist()
         ss["w.kernel"] = custom
-    if mode != "init" and rank <= 2 and np.prod(ks) <= 121:
-        with sb.expander("Edit the kernel grid", expanded=(mode == "custom")):
+    # a toggle, not an expander: Streamlit draws a closed expander's content, and the grid
+    # editor costs the browser ~100 ms on every page (its table component)
+    if (mode != "init" and rank <= 2 and np.prod(ks) <= 121
+            and sb.toggle("Edit the kernel grid", key="w.edit", value=mode == "custom")):
+        with sb.container(border=True):
             if mode == "custom":
                 base = np.asarray(custom, np.float32).reshape(ks)
             else:

@@ -270,6 +270,18 @@ def test_weights_modes():
     assert _q(dict(at.query_params), "kernel") == "[[0,0,0],[0,2,0],[0,0,0]]"
 
 
+def test_the_kernel_grid_editor_is_drawn_only_when_asked_for():
+    """A closed expander's table would still cost the browser its table component on every
+    page: the editor is behind a toggle, on by itself for a custom kernel."""
+    at = run_app({})
+    assert at.sidebar.toggle(key="w.edit").value is False and not at.get("dataframe")
+    at.sidebar.toggle(key="w.edit").set_value(True).run()
+    assert len(at.get("dataframe")) == 1 and not at.exception
+    at = run_app({"layer": "Conv2D", "kernel": "[[0,0,0],[0,2,0],[0,0,0]]",
+                  "input_shape": "(1,16,16,1)"})
+    assert at.sidebar.toggle(key="w.edit").value is True and len(at.get("dataframe")) == 1
+
+
 def test_cell_selection_from_url():
     at = run_app({"layer": "Conv2D", "strides": "2", "input_shape": "(1,9,9,1)",
                   "cell": "(1,2)"})
