@@ -41,6 +41,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.common import add_worktree, remove_worktree
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -235,13 +237,6 @@ def measure(browser, server: Server, sc: Scenario, label: str, repeat: int) -> R
 
 # --------------------------------------------------------------------------- runs
 
-def _worktree(rev: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix="convlab-rev-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
-                   check=True, capture_output=True)
-    return path
-
-
 def _fmt(v, spec) -> str:
     return "—" if v is None else format(v, spec)
 
@@ -285,7 +280,7 @@ def main(argv=None) -> None:
 
     roots = [] if args.no_tree and args.compare else [("working tree", ROOT)]
     if args.compare:
-        roots.insert(0, (args.compare, _worktree(args.compare)))
+        roots.insert(0, (args.compare, Path(add_worktree(args.compare))))
     servers = {label: Server(root) for label, root in roots}
     results, notes = [], []
     try:
@@ -307,8 +302,7 @@ def main(argv=None) -> None:
             server.stop()
         for label, root in roots:
             if root != ROOT:
-                subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT,
-                               capture_output=True)
+                remove_worktree(root)
     print(_table(results))
     for note in notes:
         print(note)

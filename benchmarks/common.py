@@ -11,10 +11,27 @@ machine may be shared; the minimum is the least disturbed run).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def add_worktree(rev: str) -> str:
+    """A checkout of git revision ``rev`` in a new temporary folder (``git worktree``), for
+    the before side of a ``--compare``; :func:`remove_worktree` deletes it."""
+    path = tempfile.mkdtemp(prefix="convlab-rev-")
+    subprocess.run(["git", "worktree", "add", "--detach", path, rev], cwd=ROOT, check=True,
+                   capture_output=True)
+    return path
+
+
+def remove_worktree(path) -> None:
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT,
+                   capture_output=True)
 
 
 def ensure_malloc_env(argv=None):

@@ -21,10 +21,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from benchmarks.common import add_worktree, remove_worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,13 +87,6 @@ def measure(root: Path, repeat: int, only: str) -> list[dict]:
     return rows
 
 
-def _worktree(rev: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix="convlab-rev-"))
-    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT,
-                   check=True, capture_output=True)
-    return path
-
-
 def _run_side(root: Path, label: str, repeat: int, only: str) -> list[dict]:
     """:func:`measure` in a fresh interpreter for ``root`` (its modules, not this one's)."""
     out = subprocess.run([sys.executable, "-m", "benchmarks.rerun_cpu", "--worker",
@@ -123,15 +117,14 @@ def main(argv=None) -> None:
         return
     sides = [("working tree", ROOT)]
     if args.compare:
-        sides.insert(0, (args.compare, _worktree(args.compare)))
+        sides.insert(0, (args.compare, Path(add_worktree(args.compare))))
     try:
         rows = [r for label, root in sides for r in _run_side(root, label, args.repeat,
                                                              args.only)]
     finally:
         for _, root in sides:
             if root != ROOT:
-                subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=ROOT,
-                               capture_output=True)
+                remove_worktree(root)
     rows.sort(key=lambda r: [s for s, _ in SCENARIOS].index(r["scenario"]))
     print(_table(rows))
 
