@@ -102,7 +102,7 @@ def line(kind: str, t: Theme = NORMAL) -> dict:
 
 
 #: Line colours of channels, in order: Plotly's default sequence, set explicitly so that a
-#: figure without a template (app.figures.explore._figure) keeps them.
+#: figure without a template (app.figures.layout.figure) keeps them.
 LINE_COLOURS = tuple(plotly_colors.qualitative.Plotly)
 
 
@@ -112,6 +112,23 @@ def figure_style(t: Theme = NORMAL) -> dict:
     return dict(font=dict(size=t.font, color=INK), paper_bgcolor="white",
                 plot_bgcolor="white", hoverlabel=dict(font=dict(size=t.font)),
                 colorway=list(LINE_COLOURS))
+
+
+@lru_cache(maxsize=1)
+def _streamlit_colours() -> tuple:
+    """The line colours of Streamlit's Plotly template, placeholders (``#000001`` …) that
+    its chart component replaces by the app theme's categorical colours."""
+    from streamlit.elements.lib import streamlit_plotly_theme as S
+
+    return tuple(getattr(S, f"CATEGORY_{i}") for i in range(10))
+
+
+def streamlit_style() -> dict:
+    """Plotly layout arguments of a figure shown in Streamlit's theme (``st.plotly_chart``'s
+    default ``theme="streamlit"``: the Stack and Learn views) that came from Streamlit's
+    Plotly template until the figures had none (:func:`app.figures.layout.figure`): its line
+    colours. Fonts, backgrounds, grid and margins Streamlit's chart adds in the browser."""
+    return dict(colorway=list(_streamlit_colours()))
 
 
 def show_numbers(rows: int, cols: int, width_px: float, height_px: float,

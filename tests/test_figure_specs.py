@@ -1,9 +1,10 @@
-"""The Stack and Learn figure builders wrap their specs without Plotly's validation
-(:func:`app.figures.layout.figure`, issue 15), so this module validates what every one of
-them returns, in every shape it draws, and checks that the browser gets what validation
-would have sent: a spec skips Plotly's coercions too (a colour-scale name the browser does
-not know, ``font_size`` for ``font.size``), which validation alone does not notice.
-(Explore's builders: tests/test_explore_figures.py.)
+"""The Stack, Learn and Receptive figure builders send their specs as written, without
+Plotly's validation (:func:`app.figures.layout.figure`, issue 15), so this module validates
+what every one of them returns, in every shape it draws, and checks that the browser gets
+what validation would have sent: a spec skips Plotly's coercions too (a colour-scale name
+the browser does not know, ``font_size`` for ``font.size``), which validation alone does not
+notice; and that each is a spec the browser draws once. (Explore's builders:
+tests/test_explore_figures.py.)
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
+from app import theme as T
 from app.figures import learn as FL
+from app.figures import receptive as FR
 from app.figures import stack as FS
-from app.figures.layout import figure, named_scale
+from app.figures.layout import SELECTABLE, figure, named_scale
+from engine.receptive import ReceptivePlan, erf_growth, receptive_field
+from engine.layers import Conv1D, Conv2D
 
 RNG = np.random.default_rng(0)
 
@@ -65,6 +70,29 @@ def _learn_figures():
     yield FL.counts_figure([np.eye(3), 2 * np.ones((2, 2))], ["a", "b"])
 
 
+def _receptive_figures():
+    layers = [Conv2D(1, 3), Conv2D(1, 3, dilation_rate=2)]
+    plan, table = ReceptivePlan(layers, (1, 16, 16, 1)), receptive_field(layers, (1, 16, 16, 1))
+    theory = FR.theory_box(table, (5, 6))
+    for t in (T.NORMAL, T.PRESENT):
+        yield FR.map_figure(plan.contribution_map((5, 6)), plan.mask((5, 6)), theory=theory, t=t)
+    yield FR.map_figure(plan.contribution_map((5, 6)), plan.mask((5, 6)), zoom=False,
+                        clickable=False)
+    yield FR.map_figure(np.zeros((6, 6)), np.zeros((6, 6), bool))                  # empty
+    yield FR.map_figure(np.arange(6.0), np.arange(6) > 1, theory=((0, 6),),
+                        axis_names=("steps",))                                       # 1D
+    big = np.indices((160, 160)).sum(axis=0) % 2 == 0       # too many edges: the box only
+    yield FR.map_figure(big.astype(float), big)
+    yield FR.growth_figure(erf_growth(lambda n: [Conv1D(1, 3, padding="same")] * n,
+                                      (1, 64, 1), [1, 2, 4]))
+
+
+def _all_figures():
+    yield from _stack_figures()
+    yield from _learn_figures()
+    yield from _receptive_figures()
+
+
 def test_every_stack_builder_returns_a_valid_plotly_spec():
     for fig in _stack_figures():
         spec = _valid(fig)
@@ -74,6 +102,40 @@ def test_every_stack_builder_returns_a_valid_plotly_spec():
 def test_every_learn_builder_returns_a_valid_plotly_spec():
     for fig in _learn_figures():
         assert _valid(fig)["data"]
+
+
+def test_every_receptive_builder_returns_a_valid_plotly_spec():
+    for fig in _receptive_figures():
+        assert _valid(fig)["data"]
+
+
+def test_every_spec_is_one_that_the_browser_draws_once():
+    """No template object, a fixed ``datarevision``, scatter markers at plain-list x/y (see
+    :func:`app.figures.layout.figure`; Explore's: tests/test_explore_figures.py)."""
+    for fig in _all_figures():
+        spec = json.loads(fig.to_json())           # what the browser gets
+        assert "template" not in spec["layout"]
+        assert spec["layout"]["datarevision"] == 1
+        for tr in spec["data"]:
+            if tr["type"] == "scatter" and "markers" in tr.get("mode", ""):
+                assert isinstance(tr.get("x", []), list) and isinstance(tr["y"], list)
+
+
+def test_a_clickable_map_has_the_modes_streamlit_gives_it():
+    """Streamlit's chart sets these for ``on_select`` when the spec lacks them (a second,
+    full draw); a map that is not clicked keeps dragging off."""
+    on = FR.map_figure(np.eye(4), np.eye(4) > 0).to_dict()["layout"]
+    off = FR.map_figure(np.eye(4), np.eye(4) > 0, clickable=False).to_dict()["layout"]
+    assert {k: on[k] for k in SELECTABLE} == SELECTABLE and off["dragmode"] is False
+
+
+def test_stack_figures_keep_streamlit_line_colours():
+    """Shown in Streamlit's theme, the Stack figures name its colour placeholders, which its
+    chart replaces by the app theme's categorical colours (what its template used to add)."""
+    from streamlit.elements.lib import streamlit_plotly_theme as S
+
+    for fig in _stack_figures():
+        assert fig.to_dict()["layout"]["colorway"][:2] == [S.CATEGORY_0, S.CATEGORY_1]
 
 
 @pytest.mark.parametrize("trace, layout", [

@@ -11,6 +11,7 @@ import pytest
 from app.figures import learn as F
 from app.pages import learn as L
 from engine.lessons import LESSONS, Progress, cells_text, exercise, exercises
+from tests.test_explore_figures import _array
 
 
 pytestmark = pytest.mark.usefixtures("serial_numba")
@@ -119,21 +120,21 @@ def test_lesson_maps():
 # --------------------------------------------------------------------------- figures
 
 def test_cells_figure():
-    fig = F.cells_figure((6, 5), {(1, 2), (3, 4)}, answer={(1, 2)})
-    assert isinstance(fig, go.Figure) and len(fig.data) == 2
-    z = np.asarray(fig.data[0].z)
+    fig = go.Figure(F.cells_figure((6, 5), {(1, 2), (3, 4)}, answer={(1, 2)}).to_dict())
+    assert len(fig.data) == 2
+    z = _array(fig.data[0].z)             # a typed array, as the browser gets it
     assert z.shape == (6, 5) and z[1, 2] == 1 and z[3, 4] == 1 and z.sum() == 2
     assert np.asarray(fig.data[0].text)[1, 2] == "●"  # never colour alone
     assert len(fig.layout.shapes) == 1
     assert len(fig.data[1].x) == 30
-    one_d = F.cells_figure((9,), {(4,)})
-    assert np.asarray(one_d.data[0].z).shape == (1, 9) and not one_d.layout.shapes
+    one_d = go.Figure(F.cells_figure((9,), {(4,)}).to_dict())
+    assert _array(one_d.data[0].z).shape == (1, 9) and not one_d.layout.shapes
     with pytest.raises(ValueError):
         F.cells_figure((65, 3))
 
 
 def test_counts_figure():
-    fig = F.counts_figure([np.eye(3), 2 * np.ones((2, 2))], ["a", "b"])
+    fig = go.Figure(F.counts_figure([np.eye(3), 2 * np.ones((2, 2))], ["a", "b"]).to_dict())
     assert len(fig.data) == 2 and fig.data[0].text[0][0] == "1"
 
 

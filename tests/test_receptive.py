@@ -773,13 +773,14 @@ def test_figures_are_pure():
     table = receptive_field(layers, (1, 16, 16, 1))
     fig = F.map_figure(plan.contribution_map((2, 3)), plan.mask((2, 3)),
                        theory=F.theory_box(table, (2, 3)), axis_names=("rows", "cols"))
-    assert fig.data and fig.layout.shapes
+    spec = fig.to_dict()                   # sent as written: the spec is the figure
+    assert spec["data"] and spec["layout"]["shapes"]
     fig1 = F.map_figure(np.arange(5.0), np.arange(5) > 0, theory=((-1, 5),),
                         axis_names=("steps",))
-    assert fig1.data
+    assert fig1.to_dict()["data"]
     growth = erf_growth(lambda n: [E.Conv1D(1, 3, padding="same") for _ in range(n)],
                         (1, 64, 1), [1, 2, 4])
-    assert F.growth_figure(growth).data
+    assert F.growth_figure(growth).to_dict()["data"]
 
 
 @pytest.mark.parametrize("layer_name, kwargs, shape, extras", [

@@ -10,9 +10,10 @@ label, never colour alone); boxes (``area``: the original input inside the padde
 theme (``t``: normal screen or presentation mode).
 
 What a person waits for (issue 15): every builder assembles one plain spec (``{"data": …,
-"layout": …}``) and wraps it once (:func:`_figure`, validated in the tests, not on every
-rerun) — Plotly's incremental API (``make_subplots``, ``update_xaxes`` per subplot) and its
-validation cost 50–150 ms of server time per figure.
+"layout": …}``) and wraps it once (:func:`app.figures.layout.figure`: sent exactly as
+written and drawn once; validated in the tests, not on every rerun) — Plotly's incremental
+API (``make_subplots``, ``update_xaxes`` per subplot) and its validation cost 50–150 ms of
+server time per figure.
 In the browser, a map is a PNG picture coloured here exactly as Plotly colours a heatmap
 (:func:`app.theme.colour_map`; Chromium decodes it natively, where a heatmap is painted cell
 by cell in JavaScript), drawn at most ``MAX_SIDE`` cells per side; only maps small enough to
@@ -36,7 +37,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app import theme as T
-from app.figures.layout import ExactFigure, named_scale
+from app.figures.layout import SELECTABLE, figure, named_scale
 
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
@@ -77,23 +78,9 @@ def envelope(values: np.ndarray, max_points: int = MAX_SIGNAL_POINTS):
 
 # --------------------------------------------------------------------------- traces
 
-def _figure(spec: dict) -> ExactFigure:
-    """``spec`` (``{"data": […], "layout": {…}}``) as a figure sent exactly as written
-    (:class:`app.figures.layout.ExactFigure`: no validation, no copies, ~1 ms);
-    tests/test_explore_figures.py validates what every builder returns.
-
-    Drawn once, not twice: Streamlit's chart draws a new figure, then (its theme step) draws
-    a JSON copy of it again. Plotly finds that copy unchanged — and skips the second draw —
-    only when the layout has no template object (none is added: every style here is
-    explicit), a fixed ``datarevision`` (a mounted chart's data never changes: Streamlit
-    mounts a new chart when the spec changes) and scatter ``x``/``y`` are plain lists (typed
-    arrays there make every draw a full one; :func:`click_layer`). Measured in chromium."""
-    spec["layout"]["datarevision"] = 1
-    return ExactFigure(spec)
-
-
 def _index(values: np.ndarray) -> list:
-    """Cell indices as a plain list: scatter ``x``/``y`` (see :func:`_figure`)."""
+    """Cell indices as a plain list: scatter ``x``/``y`` (see
+    :func:`app.figures.layout.figure`)."""
     return values.astype(np.int64).tolist()
 
 
@@ -270,9 +257,8 @@ def _layout(title: str, t: T.Theme, shapes: list, height: int, **extra) -> dict:
     modes are the ones Streamlit's chart sets for a clickable chart (``dragmode`` "pan",
     ``hovermode`` "closest"): a spec that already has them is drawn once, not twice."""
     return dict(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
-                height=height, margin=_margins(t), clickmode="event+select",
-                dragmode="pan", hovermode="closest", legend=_legend(t), showlegend=True,
-                **T.figure_style(t), **extra)
+                height=height, margin=_margins(t), legend=_legend(t), showlegend=True,
+                **SELECTABLE, **T.figure_style(t), **extra)
 
 
 # --------------------------------------------------------------------------- figures
@@ -304,7 +290,7 @@ def image_figure(arr: np.ndarray, title: str, highlights: dict | None = None,
     layout = _layout(title, t, shapes, t.panel_height, **_image_axes(t))
     if not clickable:
         layout.update(dragmode=False, clickmode="none")
-    return _figure(dict(data=[click_layer(full, step)] + traces, layout=layout))
+    return figure(dict(data=[click_layer(full, step)] + traces, layout=layout))
 
 
 def nice_ticks(lo: float, hi: float, n: int = 3) -> np.ndarray:
@@ -434,7 +420,7 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                                yanchor="top", pad=dict(t=8))
     else:
         del layout["title"]
-    return _figure(dict(data=clicks + pictures, layout=layout))
+    return figure(dict(data=clicks + pictures, layout=layout))
 
 
 def _signal_shapes(highlights: dict | None, boxes: dict | None, t: T.Theme) -> list:
@@ -485,7 +471,7 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
                      t.panel_height + legend_px,
                      xaxis=dict(tick, title=dict(text="step")), yaxis=tick)
     layout["margin"] = dict(_margins(t), b=3 * t.font + legend_px + 10)
-    return _figure(dict(data=data, layout=layout))
+    return figure(dict(data=data, layout=layout))
 
 
 def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
@@ -509,4 +495,4 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
     axes["xaxis"]["dtick"] = axes["yaxis"]["dtick"] = 1
     layout = _layout(title, t, shapes, t.panel_height, width=t.kernel_width, **axes)
     layout.update(dragmode=False, clickmode="none")
-    return _figure(dict(data=[trace], layout=layout))
+    return figure(dict(data=[trace], layout=layout))

@@ -1,11 +1,13 @@
 """Plotly figures assembled cheaply (issue 15): layouts written directly (no
 ``plotly.subplots``: building them through ``make_subplots`` costs tens of milliseconds of
-server time per figure) and plain specs wrapped without Plotly's validation
-(:func:`figure`) or sent exactly as written (:class:`ExactFigure`).
+server time per figure) and plain specs sent exactly as written (:func:`figure`, an
+:class:`ExactFigure`), drawn once in the browser.
 
 Without validation a spec goes to the browser exactly as written, so it must be written as
 validation would have sent it: colour scales as lists (:func:`named_scale`), nested
-properties as dicts (``font=dict(size=…)``, not ``font_size``)."""
+properties as dicts (``font=dict(size=…)``, not ``font_size``); and without a template every
+style a view shows is written in its builder (:func:`app.theme.figure_style`,
+:func:`app.theme.streamlit_style`)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,34 @@ import plotly.graph_objects as go
 from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 
 
-def figure(spec: dict) -> go.Figure:
-    """``spec`` (``{"data": […], "layout": {…}}``) as a Figure, without Plotly's
-    property-by-property validation (~40 ms for a grid of maps, ~1–5 ms without). Every
-    builder that uses it has a test that validates its spec with ``go.Figure(spec)`` and
-    checks that validation would send the same."""
-    return go.Figure(spec, _validate=False)
+#: The modes Streamlit's chart gives a chart shown with ``on_select`` (points) when its spec
+#: has none (``dragmode=False`` counts as none) — in a second draw: a spec that has them
+#: already is drawn once (:func:`figure`).
+SELECTABLE = {"clickmode": "event+select", "dragmode": "pan", "hovermode": "closest"}
+
+
+def figure(spec: dict) -> ExactFigure:
+    """``spec`` (``{"data": […], "layout": {…}}``) as a figure sent exactly as written
+    (:class:`ExactFigure`: no validation, no template, no copies: ~1 ms for a grid of maps,
+    ~5 ms through ``go.Figure(spec, _validate=False)``, ~40 ms validated). Every builder that
+    uses it has a test that validates its spec with ``go.Figure(spec)`` and checks that
+    validation would send the same (tests/test_figure_specs.py,
+    tests/test_explore_figures.py).
+
+    Drawn once, not twice: Streamlit's chart draws a new figure, then (its theme step) draws
+    a JSON copy of it again. Plotly finds that copy unchanged — and skips the second draw
+    (500–1500 DOM mutations, 20–40 ms of the browser's main thread) — only when the layout
+    has no template object (none is added here: every style is explicit; Streamlit's own
+    theme, ``st.plotly_chart(…, theme="streamlit")``, adds one in the browser), a fixed
+    ``datarevision`` (set here: a mounted chart's data never changes, Streamlit mounts a new
+    chart when the spec changes), scatter ``x``/``y`` as plain lists (typed arrays there
+    make every draw a full one: the builders write them so) and, for a chart shown with
+    ``on_select``, the modes Streamlit would set (:data:`SELECTABLE`). Measured in chromium.
+    Streamlit's chart also sets ``layout.width`` to its column's width after the first draw:
+    free when the column is a whole (or half) number of pixels, a full redraw when it is not
+    (Plotly's autosize rounds it, e.g. 535.594 vs 535.59375)."""
+    spec["layout"]["datarevision"] = 1
+    return ExactFigure(spec)
 
 
 class ExactFigure(go.Figure):
@@ -30,8 +54,8 @@ class ExactFigure(go.Figure):
     ``st.plotly_chart`` and ``to_json`` read) returns the spec with its NumPy arrays as typed
     arrays, as Plotly's own ``to_dict`` would. A grid of maps costs ~1 ms instead of ~5 ms
     (or ~20 ms with the plain-list ``x``/``y`` that keep Plotly's second draw away, see
-    app.figures.explore._figure). Its ``.data`` and ``.layout`` stay empty: read a spec
-    through ``go.Figure(fig.to_dict())``, which also validates it (the tests do)."""
+    :func:`figure`). Its ``.data`` and ``.layout`` stay empty: read a spec through
+    ``go.Figure(fig.to_dict())``, which also validates it (the tests do)."""
 
     def __init__(self, spec: dict):
         super().__init__(_validate=False)        # an empty figure: cheap

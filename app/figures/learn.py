@@ -1,6 +1,6 @@
 """Figures of the Learn view (pure functions returning ``go.Figure``; no Streamlit), each
-one plain spec wrapped without Plotly's validation (:func:`app.figures.layout.figure`;
-tests/test_figure_specs.py validates them).
+one plain spec sent exactly as written, without a template (:func:`app.figures.layout.figure`;
+tests/test_figure_specs.py validates them; every colour is explicit).
 
 - :func:`cells_figure`: the input grid of a click-the-cells exercise; chosen cells filled
   and marked ``●``, the right cells outlined once revealed (never colour alone); invisible
@@ -52,7 +52,8 @@ def cells_figure(in_spatial, chosen=(), answer=None, height: int = 360) -> go.Fi
 
     ``chosen``: cells picked so far (filled and marked); ``answer``: the right cells, outlined
     when given (the reveal). The click layer draws one marker (``maxdisplayed``) yet hovers,
-    clicks and box-selects every cell; one plain spec (not validated)."""
+    clicks and box-selects every cell; its ``x``/``y`` are plain lists (drawn once, see
+    :func:`app.figures.layout.figure`)."""
     rows, cols = _grid_shape(in_spatial)
     if max(rows, cols) > MAX_GRID_SIDE:
         raise ValueError(f"a click grid shows at most {MAX_GRID_SIDE} cells per side")
@@ -67,7 +68,8 @@ def cells_figure(in_spatial, chosen=(), answer=None, height: int = 360) -> go.Fi
     data = [dict(type="heatmap", z=z, zmin=0, zmax=1, colorscale=[[0, EMPTY], [1, CHOSEN]],
                  showscale=False, text=text, texttemplate="%{text}",
                  textfont=dict(color="white", size=14), xgap=1, ygap=1, hoverinfo="skip"),
-            dict(type="scatter", x=xx.ravel(), y=yy.ravel(), mode="markers", showlegend=False,
+            dict(type="scatter", x=xx.ravel().tolist(), y=yy.ravel().tolist(), mode="markers",
+                 showlegend=False,
                  marker=dict(size=max(6, min(28, 480 // max(rows, cols))), symbol="square",
                              opacity=0, color="black", maxdisplayed=1),
                  hovertemplate=hover)]

@@ -2,14 +2,15 @@
 theoretical-vs-effective growth chart. Pure functions returning ``go.Figure``, in
 :mod:`app.theme`'s colour-blind-safe palette and sizes (``t``); every outline has its own
 colour, dash style and label (the exact field: solid black; the theoretical box: dashed
-blue)."""
+blue). Each is one plain spec sent exactly as written, without a template, drawn once
+(:func:`app.figures.layout.figure`; tests/test_figure_specs.py validates them)."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from app import theme as T
+from app.figures.layout import SELECTABLE, figure, named_scale
 from engine.geometry import AXIS_SHORT
 
 _MAX_EDGES = 20000  # above this the outline is drawn as the bounding box only
@@ -132,7 +133,7 @@ def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
     """2-D: ``(traces, shapes, x axis, y axis)`` of the map, its outlines and boxes."""
     block, r0, c0 = _field_block(cmap, mask)
     h, w = cmap.shape
-    traces = [dict(type="heatmap", z=block, x0=c0, y0=r0, colorscale=T.SEQUENTIAL,
+    traces = [dict(type="heatmap", z=block, x0=c0, y0=r0, colorscale=named_scale(T.SEQUENTIAL),
                    colorbar=dict(title=dict(text="contribution")), hoverongaps=False,
                    hovertemplate=f"{axis_names[-2]} %{{y}}, {axis_names[-1]} %{{x}}"
                                  "<br>contribution %{z:.6g}<extra></extra>", name="map")]
@@ -154,14 +155,16 @@ def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
 
 
 def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
-               zoom=True, t: T.Theme = T.NORMAL):
+               zoom=True, clickable=True, t: T.Theme = T.NORMAL):
     """Contribution map over the input (1-D: bars; 2-D: heatmap; pass a 2-D slice for 3-D),
     cells outside the field left blank, the field's outline (cell edges) solid black and
     labelled, and the theoretical box of the arithmetic table dashed blue and labelled (it
     may extend into padding). ``zoom``: frame the field instead of the whole input.
+    ``clickable``: shown with ``on_select`` (its modes: :data:`app.figures.layout.SELECTABLE`);
+    otherwise dragging does nothing.
 
-    Built as one plain spec (one ``go.Figure`` call): the heatmap carries only the block of
-    cells around the field (float32), the click targets small integers."""
+    One plain spec (:func:`app.figures.layout.figure`): the heatmap carries only the block of
+    cells around the field (float32), the click targets their cells as plain lists."""
     cmap = np.asarray(cmap, np.float64)
     mask = np.asarray(mask, bool)
     parts = _bar_parts if cmap.ndim == 1 else _heat_parts
@@ -173,21 +176,22 @@ def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
                   margin=dict(l=10, r=10, t=t.title + 30, b=10),
                   legend=dict(orientation="h", x=0, y=1, yanchor="bottom",
                               font=dict(size=t.font)),
-                  clickmode="event+select", dragmode=False, shapes=shapes, xaxis=xaxis,
-                  yaxis=yaxis, **T.figure_style(t))
+                  shapes=shapes, xaxis=xaxis, yaxis=yaxis, **T.figure_style(t),
+                  **(SELECTABLE if clickable else dict(clickmode="event+select", dragmode=False)))
     if cmap.ndim == 1:
         layout["bargap"] = 0.05
-    return go.Figure(dict(data=traces, layout=layout))
+    return figure(dict(data=traces, layout=layout))
 
 
 def _click_targets(ranges, shape, axis_names) -> dict:
     """Invisible square markers on the cell centres in view (Streamlit reports clicks on
     scatter points, not on heatmap cells); every ``step``-th cell when there are too many.
-    ``maxdisplayed=1``: the browser draws one of them, yet hovers and clicks every one."""
+    ``maxdisplayed=1``: the browser draws one of them, yet hovers and clicks every one;
+    ``x``/``y`` are plain lists (drawn once, see :func:`app.figures.layout.figure`)."""
     axes = []
     for (lo, hi), n in zip(ranges, shape):
         a, b = max(int(np.ceil(lo)), 0), min(int(np.floor(hi)), n - 1)
-        axes.append(np.arange(a, b + 1))  # int64: Plotly sends the smallest int type
+        axes.append(np.arange(a, b + 1))
     cells = int(np.prod([len(a) for a in axes]))
     step = max(1, int(np.ceil((cells / MAX_CLICK_POINTS) ** (1 / len(axes)))))
     axes = [a[::step] for a in axes]
@@ -200,7 +204,8 @@ def _click_targets(ranges, shape, axis_names) -> dict:
         hover = f"{axis_names[-2]} %{{y}}, {axis_names[-1]} %{{x}}<extra></extra>"
     span = max((hi - lo) for lo, hi in ranges)
     size = max(4, min(30, int(420 / max(span / step, 1))))
-    return dict(type="scatter", x=xs, y=ys, mode="markers", hovertemplate=hover, name="cells",
+    return dict(type="scatter", x=xs.tolist(), y=ys.tolist(), mode="markers",
+                hovertemplate=hover, name="cells",
                 marker=dict(size=size, opacity=0, symbol="square", color="black",
                             maxdisplayed=1),
                 showlegend=False)
@@ -226,4 +231,4 @@ def growth_figure(growth, title="Theoretical vs effective field width", t: T.The
                   title=dict(text=title, font=dict(size=t.title)), height=t.panel_height + 60,
                   margin=dict(l=10, r=10, t=t.title + 26, b=10),
                   legend=dict(orientation="h", y=-0.25), **T.figure_style(t))
-    return go.Figure(dict(data=data, layout=layout))
+    return figure(dict(data=data, layout=layout))

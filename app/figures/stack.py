@@ -5,9 +5,10 @@
 - :func:`receptive_overlay_figure` — the input with an output cell's contribution map on top.
 - :func:`shape_flow_figure` — spatial size and channels per layer.
 
-Every figure is one plain spec wrapped without Plotly's validation
+Every figure is one plain spec sent exactly as written, without a template
 (:func:`app.figures.layout.figure`; tests/test_figure_specs.py validates every builder's
-spec), its subplots laid out directly (:func:`app.figures.layout.subplot_grid`, as
+spec), in Streamlit's chart theme with its line colours (:func:`app.theme.streamlit_style`),
+its subplots laid out directly (:func:`app.figures.layout.subplot_grid`, as
 ``make_subplots`` lays them out; the Learn view's figures use it too), values sent as
 float32.
 """
@@ -19,6 +20,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from app import theme as T
 from app.figures.layout import axis_ids, figure, named_scale, subplot_grid
 from engine.stack import format_fraction
 
@@ -87,9 +89,9 @@ SECONDARY_Y = {"xaxis": {"anchor": "y", "domain": [0.0, 0.94]},
 
 
 def _figure(data: list, layout: dict) -> go.Figure:
-    """One ``go.Figure`` from plain trace and layout dicts (not validated: see
-    :func:`app.figures.layout.figure`)."""
-    return figure({"data": data, "layout": layout})
+    """One figure from plain trace and layout dicts (sent as written: see
+    :func:`app.figures.layout.figure`), with Streamlit's line colours."""
+    return figure({"data": data, "layout": dict(layout, **T.streamlit_style())})
 
 
 def _margin(top: int) -> dict:

@@ -336,7 +336,8 @@ def _field_section(ctx, plan, table, index, weights, use_x, names):
             ss["rf_depth"] = int(depth_default)
             ss["rf_depth_for"] = index
         d = st.slider("input depth slice", 0, plan.input_spatial[0] - 1, key="rf_depth")
-        fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names, t=t)
+        fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names, clickable=False,
+                           t=t)
         st.plotly_chart(fig, key="rf_plot3", theme=None, config={"displaylogo": False})
     else:
         zoom = st.toggle("Zoom on the field", value=True, key="rf_zoom")
