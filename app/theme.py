@@ -1,4 +1,5 @@
-"""One palette and one set of sizes for every figure and page (pure; no Streamlit).
+"""One palette and one set of sizes for every figure and page (pure: no Streamlit calls;
+:func:`streamlit_style` reads the line colours of Streamlit's Plotly template).
 
 Colours are the Okabe–Ito colour-blind-safe set; every outline also has its own dash style
 and a text label, so that nothing is told by colour alone. ``Theme`` holds the sizes of the
