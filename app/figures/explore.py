@@ -457,8 +457,9 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
     data = []
     for c in range(min(channels, 16)):
         idx, values = envelope(sig[:, c])
+        # y as a plain list of the float32 values (exact), not a typed array: drawn once
         data.append(dict(type="scatter", x=_index(idx - offset),
-                         y=values.astype(np.float32), mode=mode,
+                         y=values.astype(np.float32).astype(np.float64).tolist(), mode=mode,
                          name=names[c] if names else f"channel {c}",
                          showlegend=channels > 1, marker=dict(size=4 + t.outline_width),
                          line=dict(width=t.outline_width / 2 + 1),
