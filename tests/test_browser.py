@@ -122,6 +122,15 @@ def test_shared_link_then_change_an_argument(server, browser):
         "() => [...document.querySelectorAll('p')].some(p => p.innerText.includes('Linked:')"
         " && !p.innerText.includes('(16, 16)'))", timeout=30_000)
     page.wait_for_url("**cell=**", timeout=30_000)
+    # a map in the grid's last column (4 of 8 maps per row): its channel's kernel is shown
+    _charts_drawn(page)
+    bb = out.bounding_box()
+    x, y = bb["x"] + bb["width"] * 0.9, bb["y"] + bb["height"] * 0.65
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        "() => /\\(filter [37],/.test(document.body.innerText)",
+        timeout=30_000)
 
     # the URL now restores the same state in a fresh page
     fresh = browser.new_page(viewport={"width": 1400, "height": 1200})

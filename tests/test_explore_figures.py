@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from app import theme as T
 from app.figures import explore as F
@@ -71,16 +72,15 @@ def test_every_builder_returns_a_valid_plotly_spec(t):
         assert spec["layout"]["font"]["size"] == t.font
 
 
-def test_maps_are_pictures_and_click_targets_are_not_drawn():
+def test_maps_are_one_picture_and_click_targets_are_not_drawn():
     fig = _read(F.grid_figure(RNG.random((4, 190, 254)), list("abcd")))
     kinds = [tr.type for tr in fig.data]
-    assert kinds.count("image") == 4 and "scatter" in kinds
-    assert all(tr.source.startswith("data:image/png;base64,") for tr in fig.data
-               if tr.type == "image")
-    clicks = [tr for tr in fig.data if tr.type == "scatter"]
-    assert all(tr.marker.maxdisplayed == 1 and tr.marker.opacity == 0 for tr in clicks)
-    assert sum(len(tr.x) for tr in clicks) <= F.GRID_CLICK_POINTS
-    assert all(tr.customdata["dtype"] == "f4" for tr in clicks)
+    assert kinds == ["scatter", "image", "heatmap"]    # clicks, the maps, the colour bar
+    assert fig.data[1].source.startswith("data:image/png;base64,")
+    clicks = fig.data[0]
+    assert clicks.marker.maxdisplayed == 1 and clicks.marker.opacity == 0
+    assert len(clicks.x) <= F.GRID_CLICK_POINTS
+    assert clicks.customdata["dtype"] == "f4"
     # a small map keeps its numbers in the cells: an exact float32 heatmap
     small = _read(F.image_figure(RNG.random((6, 6)), "small"))
     heat = [tr for tr in small.data if tr.type == "heatmap"]
@@ -109,15 +109,18 @@ def test_the_kernel_panel_has_a_fixed_width_streamlit_keeps(t):
     assert fig.layout.width == t.kernel_width >= 150      # Streamlit's narrowest chart
 
 
+def decode(uri: str) -> Image.Image:
+    """The picture of a ``data:image/png;base64,…`` source."""
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+
 def test_png_source_decodes_to_the_picture_it_was_given():
-    from PIL import Image
     rgb = RNG.integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    rgba = RNG.integers(0, 256, (3, 8, 4), dtype=np.uint8)
     index = RNG.integers(0, 256, (4, 9), dtype=np.uint8)
     palette = T.palette(T.SEQUENTIAL)
-
-    def decode(uri):
-        return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert np.array_equal(np.asarray(decode(F.png_source(rgb)).convert("RGB")), rgb)
+    assert np.array_equal(np.asarray(decode(F.png_source(rgba))), rgba)
     assert np.array_equal(np.asarray(decode(F.png_source(index, palette)).convert("RGB")),
                           palette[index])
     assert F.png_source(rgb[:, ::-1]) != F.png_source(rgb)     # the cache keys on the pixels
@@ -141,21 +144,82 @@ def test_a_click_on_any_map_of_the_grid_selects_its_cell(n, h, w, present, data)
     maps = np.arange(n * h * w, dtype=np.float32).reshape(n, h, w)
     sent = F.grid_figure(maps, [str(i) for i in range(n)], t=T.theme(present))
     spec = json.loads(sent.to_json())    # what the browser gets (typed arrays)
-    fig = _read(sent)
-    ch = data.draw(st.integers(0, n - 1))
-    trace = fig.data[ch]
+    trace = _read(sent).data[0]
+    custom = _array(trace.customdata)
+    assert spec["data"][0]["customdata"]["dtype"] == "f4"
+    assert sorted(set(custom[:, 0].astype(int))) == list(range(n))    # every map clickable
     k = data.draw(st.integers(0, len(trace.x) - 1))
-    row, col, value = (float(v) for v in _array(trace.customdata)[k])
+    ch, row, col, value = (float(v) for v in custom[k])
+    ch = int(ch)
     assert maps[ch, int(row), int(col)] == value          # hover value = that cell's
+    assert "channel %{customdata[0]}" in trace.hovertemplate   # … and names its map
     g = F.Grid.plan(n, h, w, 4, T.theme(present))
     assert (trace.y[k], trace.x[k]) == (g.origin(ch)[0] + row, g.origin(ch)[1] + col)
-    assert spec["data"][ch]["customdata"]["dtype"] == "f4"
-    # Streamlit reports a typed-array row as an object keyed "0", "1", "2"
-    point = {"x": float(trace.x[k]), "y": float(trace.y[k]), "curve_number": ch,
-             "customdata": {"0": row, "1": col, "2": value}}
+    # Streamlit reports a typed-array row as an object keyed "0", "1", "2", "3"
+    point = {"x": float(trace.x[k]), "y": float(trace.y[k]), "curve_number": 0,
+             "customdata": {str(i): v for i, v in enumerate((ch, row, col, value))}}
     assert clicked_cell(point, "output", 2) == (ch, (int(row), int(col)))
-    point["customdata"] = [row, col, value]
+    point["customdata"] = [ch, row, col, value]
     assert clicked_cell(point, "output", 2) == (ch, (int(row), int(col)))
+
+
+def _own_scale(z: np.ndarray) -> tuple[tuple, str]:
+    """The range and scale a map coloured on its own gets (diverging when it has ±)."""
+    lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
+    if lo < 0 < hi:
+        m = max(-lo, hi)
+        return (-m, m), T.DIVERGING
+    return (lo, hi if hi > lo else lo + 1e-6), T.SEQUENTIAL
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 16), h=st.integers(1, 300), w=st.integers(1, 300),
+       present=st.booleans(), shared=st.booleans(), signs=st.sampled_from(["±", "+", "mixed"]),
+       nan=st.booleans())
+def test_the_grid_picture_holds_every_map_where_the_grid_places_it(n, h, w, present, shared,
+                                                                   signs, nan):
+    """One picture: map i's colours (as its own heatmap would show them) at its origin,
+    every ``step``-th cell, transparent between the maps — a palette PNG when the maps share
+    one scale and have no NaN, RGBA otherwise."""
+    maps = RNG.standard_normal((n, h, w)).astype(np.float32)
+    if signs == "+":
+        maps = np.abs(maps)
+    elif signs == "mixed":
+        maps[::2] = np.abs(maps[::2])       # some maps one-signed, some not: two scales
+    nan = nan and h * w > 1           # (a map of NaN only has no colours to compare)
+    if nan:
+        maps[0, 0, 0] = np.nan
+    t = T.theme(present)
+    fig = _read(F.grid_figure(maps, [str(i) for i in range(n)], shared=shared, t=t))
+    g = F.Grid.plan(n, h, w, 4, t)
+    step = g.step
+    assert (g.h + g.gap_y) % step == 0 and (g.w + g.gap_x) % step == 0
+    images = [tr for tr in fig.data if tr.type == "image"]
+    assert all((im.x0, im.y0, im.dx, im.dy) == (0, 0, step, step) for im in images)
+    pngs = [decode(im.source) for im in images]
+    pic = np.zeros(np.asarray(pngs[0]).shape[:2] + (4,), np.uint8)
+    for png in pngs:                    # the pictures are drawn on top of each other
+        layer = np.asarray(png.convert("RGBA"))
+        assert not (pic[..., 3] & layer[..., 3]).any()      # … and never overlap
+        pic[layer[..., 3] == 255] = layer[layer[..., 3] == 255]
+    scales, modes = [], {}
+    for i in range(n):
+        z = maps[i, ::step, ::step]
+        zrange, scale = _own_scale(z)
+        if shared:
+            finite = maps[np.isfinite(maps)]
+            zrange, scale = (float(finite.min()), float(finite.max())), T.SEQUENTIAL
+            zrange = (zrange[0], zrange[1] if zrange[1] > zrange[0] else zrange[0] + 1e-6)
+        scales.append(scale)
+        oy, ox = (v // step for v in g.origin(i))
+        block = pic[oy:oy + z.shape[0], ox:ox + z.shape[1]]
+        assert np.array_equal(block[..., :3], T.colour_map(z, zrange, scale))
+        assert (block[..., 3] == 255).all()
+    assert (pic[..., 3] == 255).sum() == n * z.size      # the rest is transparent
+    groups = [sc for k, sc in enumerate(scales) if sc not in scales[:k]]
+    assert len(images) == len(groups) <= 2                # one picture per colour scale
+    assert [png.mode for png in pngs] == [
+        "RGBA" if nan and scales[0] == sc else "P" for sc in groups]
 
 
 def test_clicks_on_pictures_and_lines():

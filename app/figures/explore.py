@@ -44,7 +44,7 @@ MAX_SHAPES = 300      # more highlighted cells than this are drawn as their boun
 MAX_NUMBERED = 24     # maps with more cells than this per side never carry numbers
 PANEL_WIDTH = 0.55    # a panel's plot width / its height, side by side at 1366 px (estimate)
 MAX_CLICK_POINTS = 4_096   # invisible click targets per figure (7–8 bytes each)
-GRID_CLICK_POINTS = 3_072  # … in a grid of maps (16 bytes each: row, column, value)
+GRID_CLICK_POINTS = 3_072  # … in a grid of maps (16 bytes each: channel, row, column, value)
 MAX_SIGNAL_POINTS = 4_000  # points per trace; a longer signal is drawn as its min/max envelope
 
 
@@ -84,35 +84,40 @@ def _index(values: np.ndarray) -> list:
     return values.astype(np.int64).tolist()
 
 
-def click_layer(values: np.ndarray, step: int, label: str = "",
-                budget: int = MAX_CLICK_POINTS, origin: tuple[int, int] | None = None) -> dict:
-    """Invisible click targets on cell centres, every ``step``-th cell or sparser so that
-    there are at most ``budget``: Streamlit reports clicks on scatter points (not on pictures
-    or heatmap cells), so these carry the clicks and the hover text (row, column, the exact
-    value or RGB). ``values``: the full-resolution map (rows, cols) or RGB image (rows, cols,
-    3) in [0, 1]. ``origin``: where cell (0, 0) sits in a grid of maps (then the targets
-    also carry their row and column: ``customdata`` = (row, col, value)).
-    ``marker.maxdisplayed=1``: the browser draws one marker, hover and clicks find all."""
-    h, w = values.shape[:2]
+def _targets(h: int, w: int, step: int, budget: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows and columns (index grids) of the click targets of an ``h × w`` map drawn every
+    ``step``-th cell: every ``step``-th cell or sparser, at most ``budget``; and the size of
+    one target in pixels."""
     ostep = step * max(1, math.ceil(math.sqrt(-(-h // step) * -(-w // step) / budget)))
     yy, xx = np.mgrid[0:h:ostep, 0:w:ostep]
-    v = values[::ostep, ::ostep]
-    where = "row %{y}, col %{x}"
+    return yy, xx, max(4, min(24, 360 // max(h // ostep, w // ostep, 1)))
+
+
+def _clicks(x: np.ndarray, y: np.ndarray, custom: np.ndarray, hover: str, size: int,
+            **extra) -> dict:
+    """The invisible scatter trace of click targets at cells (``x`` = column, ``y`` = row,
+    plain lists: see :func:`app.figures.layout.figure`) carrying ``custom`` (typed) and the
+    ``hover`` template. ``marker.maxdisplayed=1``: the browser draws one marker, hover and
+    clicks find all."""
+    return dict(type="scatter", x=_index(x), y=_index(y), mode="markers", customdata=custom,
+                showlegend=False, hovertemplate=hover + "<extra></extra>",
+                marker=dict(size=size, opacity=0, symbol="square", color="black",
+                            maxdisplayed=1), **extra)
+
+
+def click_layer(values: np.ndarray, step: int, budget: int = MAX_CLICK_POINTS) -> dict:
+    """Invisible click targets on cell centres (:func:`_targets`): Streamlit reports clicks
+    on scatter points (not on pictures or heatmap cells), so these carry the clicks and the
+    hover text (row, column, the exact value or RGB). ``values``: the full-resolution map
+    (rows, cols) or RGB image (rows, cols, 3) in [0, 1]."""
+    yy, xx, size = _targets(*values.shape[:2], step, budget)
+    v = values[yy, xx]
     if v.ndim == 3:
         custom = np.round(np.clip(v, 0, 1).reshape(-1, 3) * 255).astype(np.uint8)
         what = "RGB (%{customdata[0]}, %{customdata[1]}, %{customdata[2]})"
-    elif origin is None:
-        custom, what = v.ravel().astype(np.float32), "value %{customdata:.5g}"
     else:
-        custom = np.column_stack([yy.ravel(), xx.ravel(), v.ravel()]).astype(np.float32)
-        where, what = "row %{customdata[0]}, col %{customdata[1]}", "value %{customdata[2]:.5g}"
-    oy, ox = origin or (0, 0)
-    size = max(4, min(24, 360 // max(h // ostep, w // ostep, 1)))
-    return dict(type="scatter", x=_index(xx.ravel() + ox), y=_index(yy.ravel() + oy),
-                mode="markers", customdata=custom, showlegend=False,
-                hovertemplate=f"{label}{where}<br>{what}<extra></extra>",
-                marker=dict(size=size, opacity=0, symbol="square", color="black",
-                            maxdisplayed=1))
+        custom, what = v.ravel().astype(np.float32), "value %{customdata:.5g}"
+    return _clicks(xx.ravel(), yy.ravel(), custom, f"row %{{y}}, col %{{x}}<br>{what}", size)
 
 
 def _finite_range(z: np.ndarray, diverging: bool) -> tuple[float, float]:
@@ -125,23 +130,29 @@ def _finite_range(z: np.ndarray, diverging: bool) -> tuple[float, float]:
     return lo, (hi if hi > lo else lo + 1e-6)
 
 
-def png_source(picture: np.ndarray, palette: np.ndarray | None = None) -> str:
-    """A picture as a ``data:image/png`` URI (Pillow): ``(h, w, 3)`` uint8 RGB, or ``(h, w)``
-    uint8 indices into ``palette`` (``(256, 3)`` uint8; a third of the bytes). The same
-    picture is encoded once (a rerun that leaves a map unchanged, a click on a cell)."""
+def png_source(picture: np.ndarray, palette: np.ndarray | None = None,
+               transparent: int | None = None) -> str:
+    """A picture as a ``data:image/png`` URI (Pillow): ``(h, w, 3)`` uint8 RGB, ``(h, w,
+    4)`` RGBA, or ``(h, w)`` uint8 indices into ``palette`` (``(256, 3)`` uint8; a third of
+    the bytes, and a seventh of an RGB map's PNG), ``transparent``: the index drawn as
+    nothing. The same picture is encoded once (a rerun that leaves a map unchanged, a click
+    on a cell)."""
     picture = np.ascontiguousarray(picture, np.uint8)
     return _png(picture.tobytes(), picture.shape,
-                None if palette is None else np.ascontiguousarray(palette, np.uint8).tobytes())
+                None if palette is None else np.ascontiguousarray(palette, np.uint8).tobytes(),
+                transparent)
 
 
 @functools.lru_cache(maxsize=64)
-def _png(pixels: bytes, shape: tuple, palette: bytes | None) -> str:
+def _png(pixels: bytes, shape: tuple, palette: bytes | None, transparent: int | None) -> str:
     """:func:`png_source` of a picture given as its bytes (the cache key)."""
-    im = Image.frombytes("RGB" if palette is None else "P", (shape[1], shape[0]), pixels)
+    mode = "P" if palette is not None else {3: "RGB", 4: "RGBA"}[shape[2]]
+    im = Image.frombytes(mode, (shape[1], shape[0]), pixels)
     if palette is not None:
         im.putpalette(palette)
     buf = io.BytesIO()
-    im.save(buf, format="PNG", compress_level=6)
+    extra = {} if transparent is None else {"transparency": transparent}
+    im.save(buf, format="PNG", compress_level=6, **extra)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -307,7 +318,9 @@ def nice_ticks(lo: float, hi: float, n: int = 3) -> np.ndarray:
 class Grid:
     """Where the maps of :func:`grid_figure` sit on its one pair of axes, in cells: map
     ``i`` (row-major, ``cols`` per row) has its cell (0, 0) at :meth:`origin`; ``gap_x`` /
-    ``gap_y`` cells separate the maps (room for the next row's titles)."""
+    ``gap_y`` cells separate the maps (room for the next row's titles). Every map is drawn
+    every ``step``-th cell, and the maps' pitch (size + gap) is a whole number of steps: the
+    maps fit in one picture (:func:`grid_picture`)."""
 
     n: int
     cols: int
@@ -316,6 +329,7 @@ class Grid:
     w: int
     gap_x: int
     gap_y: int
+    step: int
 
     @classmethod
     def plan(cls, n: int, h: int, w: int, max_cols: int, t: T.Theme) -> "Grid":
@@ -325,7 +339,12 @@ class Grid:
         rows = math.ceil(n / cols)
         px = min(1.3 * PANEL_WIDTH * t.panel_height / (cols * w),
                  (t.panel_height - 2 * t.title) / (rows * h))      # pixels per cell
-        return cls(n, cols, rows, h, w, math.ceil(10 / px), math.ceil((t.font + 10) / px))
+        step = display_step(h, w, max_side=grid_side(cols))
+
+        def gap(side: int, least: int) -> int:      # ≥ least, side + gap a multiple of step
+            return least + (-(side + least)) % step
+        return cls(n, cols, rows, h, w, gap(w, math.ceil(10 / px)),
+                   gap(h, math.ceil((t.font + 10) / px)), step)
 
     def origin(self, i: int) -> tuple[int, int]:
         r, c = divmod(i, self.cols)
@@ -342,18 +361,67 @@ class Grid:
         return i + self.cols >= self.n
 
 
+def grid_picture(pictures: dict[int, np.ndarray], g: Grid, gap: int) -> np.ndarray:
+    """Maps' pictures (``{map index: (ceil(h / step), ceil(w / step))`` palette indices or
+    ``(…, …, 4)`` RGBA, uint8``}``) placed as :class:`Grid` places them, in one picture whose
+    pixel (i, j) is cell (step·i, step·j) of the grid; ``gap`` fills the rest."""
+    first = next(iter(pictures.values()))
+    (ph, pw), step = first.shape[:2], g.step
+    out = np.full(((g.rows - 1) * (g.h + g.gap_y) // step + ph,
+                   (g.cols - 1) * (g.w + g.gap_x) // step + pw) + first.shape[2:], gap, np.uint8)
+    for i, pic in pictures.items():
+        oy, ox = (v // step for v in g.origin(i))
+        out[oy:oy + ph, ox:ox + pw] = pic
+    return out
+
+
+def _grid_images(maps: list[np.ndarray], ranges: list[tuple], scales: list, g: Grid) -> list:
+    """The image traces of a grid's maps, each map coloured as a heatmap over its range with
+    its scale: one picture per colour scale (one or two, not one per map: every trace costs
+    the browser's Plotly ~3 ms per draw), transparent between its maps — a palette PNG whose
+    index 255 (NaN's colour otherwise) is transparent, or RGBA when a map has NaN."""
+    traces = []
+    for scale in [sc for k, sc in enumerate(scales) if sc not in scales[:k]]:
+        indices = {i: T.colour_index(z, zrange)
+                   for i, (z, zrange, sc) in enumerate(zip(maps, ranges, scales)) if sc == scale}
+        if all((idx < 255).all() for idx in indices.values()):
+            source = png_source(grid_picture(indices, g, 255), T.palette(scale), transparent=255)
+        else:
+            rgba = {i: np.dstack([T.palette(scale)[idx], np.full(idx.shape, 255, np.uint8)])
+                    for i, idx in indices.items()}
+            source = png_source(grid_picture(rgba, g, 0))
+        traces.append(_image(source, g.step))
+    return traces
+
+
+def grid_clicks(maps: np.ndarray, g: Grid) -> dict:
+    """One click layer for all the maps ``(channels, rows, cols)`` of a :class:`Grid`: at
+    most ``GRID_CLICK_POINTS`` targets in all, each carrying (channel, row, col, value) as
+    float32 ``customdata`` (:func:`grid_pick`; the hover names the channel)."""
+    yy, xx, size = _targets(g.h, g.w, g.step, GRID_CLICK_POINTS // g.n)
+    rows, cols = yy.ravel(), xx.ravel()
+    custom, x, y = [], [], []
+    for i in range(g.n):
+        oy, ox = g.origin(i)
+        custom.append(np.column_stack([np.full(rows.size, i), rows, cols, maps[i, rows, cols]]))
+        x.append(cols + ox)
+        y.append(rows + oy)
+    return _clicks(np.concatenate(x), np.concatenate(y),
+                   np.concatenate(custom).astype(np.float32),
+                   "channel %{customdata[0]}<br>row %{customdata[1]}, col %{customdata[2]}"
+                   "<br>value %{customdata[3]:.5g}", size)
+
+
 def grid_pick(point: dict) -> tuple[int, int, int] | None:
-    """(channel, row, col) of a click on :func:`grid_figure` as Streamlit reports it (the
-    first ``n`` traces are the maps' click layers, in order; their ``customdata`` is (row,
-    col, value), a list or — from a typed array — an object keyed "0", "1", "2"); ``None``
-    for a point without them."""
-    custom, curve = point.get("customdata"), point.get("curve_number")
-    if isinstance(custom, dict):   # a typed-array row arrives as {"0": …, "1": …, "2": …}
+    """(channel, row, col) of a click on :func:`grid_figure` as Streamlit reports it (its
+    ``customdata`` is (channel, row, col, value): a list or — from a typed array — an object
+    keyed "0", "1", …); ``None`` for a point without them."""
+    custom = point.get("customdata")
+    if isinstance(custom, dict):   # a typed-array row arrives as {"0": …, "1": …, …}
         custom = [custom.get(str(k)) for k in range(len(custom))]
-    if curve is None or not isinstance(custom, (list, tuple)) or len(custom) < 2 \
-            or None in custom[:2]:
+    if not isinstance(custom, (list, tuple)) or len(custom) < 3 or None in custom[:3]:
         return None
-    return int(curve), int(round(float(custom[0]))), int(round(float(custom[1])))
+    return tuple(int(round(float(v))) for v in custom[:3])
 
 
 def _map_range(z: np.ndarray, shared_range, diverging: bool) -> tuple[tuple, bool]:
@@ -382,32 +450,30 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                 highlights: dict | None = None, diverging: bool = False, max_cols: int = 4,
                 title: str = "", t: T.Theme = T.NORMAL) -> go.Figure:
     """Feature maps ``(channels, rows, cols)`` side by side on one pair of axes (:class:`Grid`),
-    each a picture; one colour scale for all (``shared``, with its colour bar) or one per
+    in one picture per colour scale (:func:`_grid_images`) with one click layer
+    (:func:`grid_clicks`): at most four traces for any number of maps; one colour scale for all (``shared``, with its colour bar) or one per
     map. ``highlights`` (cells of one map) are outlined on every map. Column numbers only
     under the bottom row (hover says row, column and value); the plot area fills the panel
     (square cells: the ranges grow) and a click anywhere in it selects the nearest cell of
     the nearest map (:func:`grid_pick`)."""
     n, h, w = maps.shape
     g = Grid.plan(n, h, w, max_cols, t)
-    step = display_step(h, w, max_side=grid_side(g.cols))
+    step = g.step
     shared_range = _finite_range(maps, diverging) if shared else None
-    clicks, pictures, shapes, notes = [], [], [], []
+    pictures, ranges, scales, shapes, notes = [], [], [], [], []
     for i in range(n):
         origin = g.origin(i)
-        z = maps[i, ::step, ::step]
-        zrange, div = _map_range(z, shared_range, diverging)
-        scale = T.DIVERGING if div else T.SEQUENTIAL
-        label = titles[i] if i < len(titles) else f"channel {i}"
-        clicks.append(click_layer(maps[i], step, f"{label}<br>", GRID_CLICK_POINTS // n,
-                                  origin))
-        pictures.append(_image(_map_source(z, zrange, scale), step, origin))
+        pictures.append(maps[i, ::step, ::step])
+        zrange, div = _map_range(pictures[-1], shared_range, diverging)
+        ranges.append(zrange)
+        scales.append(T.DIVERGING if div else T.SEQUENTIAL)
         shapes += _outlines(highlights, t, step, legend=i == 0, origin=origin)
-        notes.append(dict(text=label, x=origin[1] + (w - 1) / 2, y=origin[0] - 0.5,
-                          xanchor="center", yanchor="bottom", showarrow=False,
-                          font=dict(size=t.font)))
+        notes.append(dict(text=titles[i] if i < len(titles) else f"channel {i}",
+                          x=origin[1] + (w - 1) / 2, y=origin[0] - 0.5, xanchor="center",
+                          yanchor="bottom", showarrow=False, font=dict(size=t.font)))
+    traces = [grid_clicks(maps, g)] + _grid_images(pictures, ranges, scales, g)
     if shared:
-        pictures.append(_colour_bar(shared_range, T.DIVERGING if diverging else T.SEQUENTIAL,
-                                    t))
+        traces.append(_colour_bar(shared_range, T.DIVERGING if diverging else T.SEQUENTIAL, t))
     height = max((t.panel_height - 2 * t.title) // g.rows, 80) * g.rows + 2 * t.title + 40
     layout = _layout(title, t, shapes, height, annotations=notes, hoverdistance=-1,
                      xaxis=_grid_ticks(g, t),
@@ -420,7 +486,7 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                                yanchor="top", pad=dict(t=8))
     else:
         del layout["title"]
-    return figure(dict(data=clicks + pictures, layout=layout))
+    return figure(dict(data=traces, layout=layout))
 
 
 def _signal_shapes(highlights: dict | None, boxes: dict | None, t: T.Theme) -> list:
