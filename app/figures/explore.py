@@ -37,7 +37,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app import theme as T
-from app.figures.layout import SELECTABLE, figure, named_scale
+from app.figures.layout import SELECTABLE, figure, named_scale, tick_margin
 
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
@@ -251,25 +251,37 @@ def _margins(t: T.Theme, title: bool = True) -> dict:
     return dict(l=10, r=10, t=2 * t.title + 20 if title else 10, b=t.font * 3 + 10)
 
 
-def _image_axes(t: T.Theme, ticks: tuple = (True, True)) -> dict:
-    """``xaxis`` / ``yaxis`` of a picture: rows downwards, square cells (y scaled to x), no
-    grid; ``ticks``: (x, y) tick labels shown."""
-    def axis(show: bool) -> dict:
+def _image_axes(t: T.Theme, shape: tuple, step: int = 1, ticks: tuple = (True, True)) -> dict:
+    """``xaxis`` / ``yaxis`` / ``margin`` of a picture of ``shape`` = (rows, cols) cells
+    drawn every ``step``-th cell: rows downwards, square cells (y scaled to x), no grid, the
+    ranges the picture's edges (no padding for the click targets' markers), whole row and
+    column numbers (every one on a side of at most 10 cells); ``ticks``: (x, y) tick labels
+    shown, the left margin sized for the longest row number
+    (:func:`app.figures.layout.tick_margin`)."""
+    def axis(show: bool, side: int) -> dict:
+        end = step * -(-side // step) - step / 2          # the last drawn cell's far edge
         return dict(showgrid=False, zeroline=False, showticklabels=show,
-                    ticks="outside" if show else "", automargin=True,
-                    tickfont=dict(size=t.font - 2, color=T.INK))
-    return dict(xaxis=dict(axis(ticks[0]), constrain="domain"),
-                yaxis=dict(axis(ticks[1]), autorange="reversed", scaleanchor="x",
-                           constrain="domain"))
+                    ticks="outside" if show else "", automargin=False,
+                    tickfont=dict(size=t.font - 2, color=T.INK), range=[-step / 2, end],
+                    **(dict(dtick=1) if side <= 10 else {}))
+    rows, cols = shape
+    y = axis(ticks[1], rows)
+    y["range"].reverse()
+    left = tick_margin(len(str(max(rows - 1, 0))), t.font - 2) if ticks[1] else 0
+    return dict(xaxis=dict(axis(ticks[0], cols), constrain="domain"),
+                yaxis=dict(y, scaleanchor="x", constrain="domain"),
+                margin=dict(_margins(t), l=10 + left))
 
 
 def _layout(title: str, t: T.Theme, shapes: list, height: int, **extra) -> dict:
     """The layout every Explore figure shares (title, size, legend, clicks select). The
     modes are the ones Streamlit's chart sets for a clickable chart (``dragmode`` "pan",
     ``hovermode`` "closest"): a spec that already has them is drawn once, not twice."""
-    return dict(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
-                height=height, margin=_margins(t), legend=_legend(t), showlegend=True,
-                **SELECTABLE, **T.figure_style(t), **extra)
+    layout = dict(title=dict(text=title, font=dict(size=t.title)), shapes=shapes,
+                  height=height, margin=_margins(t), legend=_legend(t), showlegend=True,
+                  **SELECTABLE, **T.figure_style(t))
+    layout.update(extra)          # e.g. the axes and margin of a picture
+    return layout
 
 
 # --------------------------------------------------------------------------- figures
@@ -298,7 +310,7 @@ def image_figure(arr: np.ndarray, title: str, highlights: dict | None = None,
         traces = picture(sub, step, zrange, T.DIVERGING if diverging else T.SEQUENTIAL, t,
                          numbers=numbers)
     shapes = _outlines(highlights, t, step) + [_box(b, k, t) for k, b in (boxes or {}).items()]
-    layout = _layout(title, t, shapes, t.panel_height, **_image_axes(t))
+    layout = _layout(title, t, shapes, t.panel_height, **_image_axes(t, (h, w), step))
     if not clickable:
         layout.update(dragmode=False, clickmode="none")
     return figure(dict(data=[click_layer(full, step)] + traces, layout=layout))
@@ -558,7 +570,7 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
         return [(tp[0], tp[1]) if len(tp) == 2 else (0, tp[0]) for tp in tps or ()]
     shapes = _outlines({k: v for k, v in (("window", cells(taps)), ("pad", cells(pad_taps)))
                         if v}, t)
-    axes = _image_axes(t)
+    axes = _image_axes(t, (h, w))
     axes["xaxis"]["dtick"] = axes["yaxis"]["dtick"] = 1
     layout = _layout(title, t, shapes, t.panel_height, width=t.kernel_width, **axes)
     layout.update(dragmode=False, clickmode="none")
