@@ -1,8 +1,10 @@
-"""Pictures have fixed margins instead of Plotly's ``automargin`` (which lays a chart out
-twice: 15–30 ms of the browser per chart): drawn by plotly.js in chromium, every row number
-of a picture or kernel fits in its margin — not cut at the figure's edge, not over the
-picture — for short and tall maps, on a normal screen and in presentation mode. Chromium
-here falls back to DejaVu Sans, the widest of the usual fonts."""
+"""Explore's pictures, kernels and signals are laid out once: their margins already hold
+their tick labels, so Plotly's ``automargin`` (kept for a label wider than estimated) has
+nothing to push — a push lays a chart out a second time, 15–30 ms of the browser per chart.
+Drawn by plotly.js in chromium (which falls back to DejaVu Sans here, the widest of the
+usual fonts): the margins come out exactly as the spec sets them and every label is inside
+the figure and beside (not over) the plot, for short and tall maps, small and large values,
+on a normal screen and in presentation mode."""
 
 from __future__ import annotations
 
@@ -19,18 +21,26 @@ from tests.test_browser import browser  # noqa: F401 - pytest fixture
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
-#: The row numbers' extent and the picture's left edge (its domain may be narrowed to keep
-#: cells square), relative to the figure (px).
+#: Draw a spec at ``width`` px; its margins as laid out, the y labels' extent, the plot's
+#: left edge (a picture's domain may be narrowed to keep cells square), the x labels' and
+#: the x title's bottom and the legend's top, relative to the figure (px).
 MEASURE = """async ([spec, width]) => {
   const gd = document.createElement('div'); document.body.replaceChildren(gd);
   spec.layout.width = width;
   await Plotly.newPlot(gd, spec.data, spec.layout);
-  const box = gd.getBoundingClientRect();
-  const labels = [...gd.querySelectorAll('.ytick text')].map(n => n.getBoundingClientRect());
-  return {left: Math.min(...labels.map(r => r.left - box.left)),
-          right: Math.max(...labels.map(r => r.right - box.left)),
-          plot: gd._fullLayout._size.l + gd._fullLayout.xaxis.domain[0] * gd._fullLayout._size.w,
-          n: labels.length};
+  const box = gd.getBoundingClientRect(), size = gd._fullLayout._size;
+  const rel = n => { const r = n.getBoundingClientRect();
+                     return {left: r.left - box.left, right: r.right - box.left,
+                             bottom: r.bottom - box.top, top: r.top - box.top}; };
+  const y = [...gd.querySelectorAll('.ytick text')].map(rel);
+  const x = [...gd.querySelectorAll('.xtick text')].map(rel);
+  const title = gd.querySelector('.xtitle'), legend = gd.querySelector('.legend');
+  return {l: size.l, b: size.b, n: y.length,
+          left: Math.min(...y.map(r => r.left)), right: Math.max(...y.map(r => r.right)),
+          plot: size.l + gd._fullLayout.xaxis.domain[0] * size.w,
+          ticks: Math.max(...x.map(r => r.bottom)),
+          title: title ? rel(title).bottom : null,
+          legend: legend ? rel(legend).top : box.height, height: box.height};
 }"""
 
 
@@ -42,21 +52,42 @@ def page(browser):  # noqa: F811 - fixture
     page.close()
 
 
+def _drawn(page, fig, width: int, once: bool = True) -> dict:
+    spec = json.loads(fig.to_json())
+    got = page.evaluate(MEASURE, [spec, width])
+    margin = spec["layout"]["margin"]
+    if once:
+        assert (got["l"], got["b"]) == (margin["l"], margin["b"]), got     # nothing pushed
+    assert got["n"] >= 1 and 0 <= got["left"] and got["right"] <= got["plot"], got
+    return got
+
+
 @pytest.mark.parametrize("present", [False, True], ids=["normal", "present"])
 @pytest.mark.parametrize("rows", [1, 9, 10, 99, 100, 999, 1000])
 @pytest.mark.parametrize("wide", [False, True], ids=["tall", "wide"])
-def test_row_numbers_fit_their_margin(page, rows, wide, present):
+def test_pictures_are_laid_out_once_with_their_row_numbers(page, rows, wide, present):
     """A wide picture fills the width (its row numbers sit at the margin's edge), a tall
-    one is narrowed to keep its cells square."""
+    one is narrowed to keep its cells square. In presentation mode, the large column
+    numbers of a picture 400 or more columns wide do not fit side by side in a narrow
+    panel: Plotly turns them and pushes the bottom margin (a second layout, as before)."""
     t = T.theme(present)
-    figures = [F.image_figure(np.zeros((rows, 4 * rows + 3 if wide else 7), np.float32),
-                              "map", t=t)]
+    cols = 4 * rows + 3 if wide else 7
+    _drawn(page, F.image_figure(np.zeros((rows, cols), np.float32), "map",
+                                highlights={"read": [(0, 0)]}, t=t), 260,
+           once=not (present and cols >= 400))
     if rows <= 16:
-        figures.append(F.kernel_figure(np.ones((rows, 3), np.float32), "kernel", t=t))
-    for fig in figures:
-        spec = json.loads(fig.to_json())
-        assert not spec["layout"]["yaxis"]["automargin"]
-        got = page.evaluate(MEASURE, [spec, 260])
-        assert got["n"] >= 1
-        assert got["left"] >= 0, got                 # not cut at the figure's left edge
-        assert got["right"] <= got["plot"], got      # not over the picture
+        _drawn(page, F.kernel_figure(np.ones((rows, 3), np.float32), "kernel", taps=[(0, 0)],
+                                     t=t), t.kernel_width)
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "present"])
+@pytest.mark.parametrize("lo, hi", [(0, 1), (-1, 1), (-0.001, 0.002), (0, 5000),
+                                    (-123456, 5), (3, 3)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_signals_are_laid_out_once_with_their_values(page, lo, hi, channels, present):
+    """A 1-D signal: its value labels left of the plot, the "step" title under the step
+    numbers and above the legend, inside the figure."""
+    sig = np.linspace(lo, hi, 40 * channels, dtype=np.float32).reshape(40, channels)
+    got = _drawn(page, F.signal_figure(sig, "signal", highlights={"read": [(0, 3)]},
+                                       t=T.theme(present)), 420)
+    assert got["ticks"] <= got["title"] <= got["legend"] <= got["height"], got

@@ -37,7 +37,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app import theme as T
-from app.figures.layout import SELECTABLE, figure, named_scale, tick_margin
+from app.figures.layout import SELECTABLE, figure, named_scale, tick_margin, value_tick_chars
 
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
@@ -248,7 +248,7 @@ def _legend(t: T.Theme) -> dict:
 
 def _margins(t: T.Theme, title: bool = True) -> dict:
     """Margins that leave room for the title and the outline legend."""
-    return dict(l=10, r=10, t=2 * t.title + 20 if title else 10, b=t.font * 3 + 10)
+    return dict(l=10, r=10, t=2 * t.title + 20 if title else 10, b=t.font * 3 + 24)
 
 
 def _image_axes(t: T.Theme, shape: tuple, step: int = 1, ticks: tuple = (True, True)) -> dict:
@@ -258,16 +258,18 @@ def _image_axes(t: T.Theme, shape: tuple, step: int = 1, ticks: tuple = (True, T
     column numbers (every one on a side of at most 10 cells); ``ticks``: (x, y) tick labels
     shown, the left margin sized for the longest row number
     (:func:`app.figures.layout.tick_margin`)."""
+    def edge(side: int) -> float:                 # the last drawn cell's far edge
+        return step * -(-side // step) - step / 2
+
     def axis(show: bool, side: int) -> dict:
-        end = step * -(-side // step) - step / 2          # the last drawn cell's far edge
         return dict(showgrid=False, zeroline=False, showticklabels=show,
-                    ticks="outside" if show else "", automargin=False,
-                    tickfont=dict(size=t.font - 2, color=T.INK), range=[-step / 2, end],
-                    **(dict(dtick=1) if side <= 10 else {}))
+                    ticks="outside" if show else "", automargin=True,
+                    tickfont=dict(size=t.font - 2, color=T.INK), range=[-step / 2, edge(side)],
+                    **(dict(dtick=1) if side <= 10 and step == 1 else {}))
     rows, cols = shape
     y = axis(ticks[1], rows)
     y["range"].reverse()
-    left = tick_margin(len(str(max(rows - 1, 0))), t.font - 2) if ticks[1] else 0
+    left = tick_margin(len(str(int(edge(rows)))), t.font - 2) if ticks[1] else 0
     return dict(xaxis=dict(axis(ticks[0], cols), constrain="domain"),
                 yaxis=dict(y, scaleanchor="x", constrain="domain"),
                 margin=dict(_margins(t), l=10 + left))
@@ -492,7 +494,8 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
                      yaxis=dict(range=[g.size[0] - 0.5, -0.5 - g.gap_y], scaleanchor="x",
                                 constrain="range", showgrid=False, zeroline=False,
                                 showticklabels=False, ticks=""))
-    layout["margin"] = dict(_margins(t), t=(t.title + 16 if title else 0) + 10)
+    layout["margin"] = dict(_margins(t), t=(t.title + 16 if title else 0) + 10,
+                            b=3 * t.font + 10)
     if title:
         layout["title"] = dict(text=title, font=dict(size=t.title), y=1, yref="container",
                                yanchor="top", pad=dict(t=8))
@@ -546,10 +549,13 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
     items = (min(channels, 16) if channels > 1 else 0) + len(highlights or {}) + len(boxes or {})
     legend_px = math.ceil(items / 2) * int(1.7 * t.font)
     tick = dict(tickfont=dict(size=t.font - 2, color=T.INK), automargin=True)
+    finite = sig[np.isfinite(sig)]
+    chars = value_tick_chars(float(finite.min()), float(finite.max())) if finite.size else 1
     layout = _layout(title, t, _signal_shapes(highlights, boxes, t),
                      t.panel_height + legend_px,
                      xaxis=dict(tick, title=dict(text="step")), yaxis=tick)
-    layout["margin"] = dict(_margins(t), b=3 * t.font + legend_px + 10)
+    layout["margin"] = dict(_margins(t), l=10 + tick_margin(chars, t.font - 2),
+                            b=3 * t.font + legend_px + 22)
     return figure(dict(data=data, layout=layout))
 
 

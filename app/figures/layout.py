@@ -27,11 +27,28 @@ TICK_CHAR_EM = 0.65
 TICK_PAD = 8
 
 
-def tick_margin(chars: int, size: float) -> int:
+def tick_margin(chars: float, size: float) -> int:
     """Pixels that tick labels of up to ``chars`` characters in ``size`` px need beside a
-    vertical axis: a fixed margin instead of Plotly's ``automargin``, which lays a figure out
-    twice to measure its labels (15–30 ms of the browser per chart, measured in chromium)."""
+    vertical axis. A figure whose margins already hold its labels is laid out once: Plotly's
+    ``automargin`` (kept, for a label wider than estimated) lays it out a second time when it
+    has to push a margin — 15–30 ms of the browser per chart, measured in chromium."""
     return TICK_PAD + math.ceil(TICK_CHAR_EM * size * chars)
+
+
+def value_tick_chars(lo: float, hi: float, ticks: int = 10) -> float:
+    """At most how many characters Plotly's tick labels on a value axis over [lo, hi] have
+    (for :func:`tick_margin`): its ticks are multiples of a round step (1, 2, 2.5 or 5 ×
+    10^k) of at least (hi − lo) / ``ticks``, within the range padded by 5 %; a minus sign
+    counts as 1.3 characters (it is wider than a digit)."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return 4
+    k = math.floor(math.log10(span / ticks))
+    step = next(m * 10.0 ** k for m in (1, 2, 2.5, 5, 10) if m * 10.0 ** k >= span / ticks)
+    decimals = max(0, -math.floor(math.log10(step))) + (1 if round(step / 10.0 ** k, 6) == 2.5
+                                                          and k < 0 else 0)
+    whole = len(str(int(1.1 * max(abs(lo), abs(hi)))))
+    return whole + (decimals + 1 if decimals else 0) + (1.3 if lo < 0 else 0)
 
 
 #: The modes Streamlit's chart gives a chart shown with ``on_select`` (points) when its spec
