@@ -1,4 +1,4 @@
-"""Explore's pictures, kernels and signals are laid out once: their margins already hold
+"""Explore's pictures, kernels and signals and the receptive view's maps are laid out once: their margins already hold
 their tick labels, so Plotly's ``automargin`` (kept for a label wider than estimated) has
 nothing to push — a push lays a chart out a second time, 15–30 ms of the browser per chart.
 Drawn by plotly.js in chromium (which falls back to DejaVu Sans here, the widest of the
@@ -17,6 +17,7 @@ import pytest
 
 from app import theme as T
 from app.figures import explore as F
+from app.figures import receptive as R
 from tests.test_browser import browser  # noqa: F401 - pytest fixture
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -91,3 +92,26 @@ def test_signals_are_laid_out_once_with_their_values(page, lo, hi, channels, pre
     got = _drawn(page, F.signal_figure(sig, "signal", highlights={"read": [(0, 3)]},
                                        t=T.theme(present)), 420)
     assert got["ticks"] <= got["title"] <= got["legend"] <= got["height"], got
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "present"])
+@pytest.mark.parametrize("shape, field", [((64, 64), (20, 30, 25, 40)),
+                                          ((500, 500), (100, 300, 150, 420)),
+                                          ((9, 9), (0, 8, 0, 8)), ((64,), (10, 40)),
+                                          ((3000,), (100, 2500))])
+@pytest.mark.parametrize("zoom", [True, False])
+def test_receptive_maps_are_laid_out_once(page, shape, field, zoom, present):
+    """The receptive view's contribution map (2-D heatmap with row and column numbers, or
+    1-D bars of small contributions), framed on the field or whole."""
+    rng = np.random.default_rng(0)
+    cmap, mask = np.zeros(shape), np.zeros(shape, bool)
+    if len(shape) == 2:
+        r0, r1, c0, c1 = field
+        mask[r0:r1, c0:c1] = True
+        theory, names = ((r0 - 2.0, r1 + 1.0), (c0 - 3.0, c1 + 0.0)), ("rows", "cols")
+    else:
+        mask[field[0]:field[1]] = True
+        theory, names = ((field[0] - 2.0, field[1] + 1.0),), ("steps",)
+    cmap[mask] = rng.random(int(mask.sum())) * 1e-3
+    _drawn(page, R.map_figure(cmap, mask, theory=theory, axis_names=names, title="field",
+                              zoom=zoom, t=T.theme(present)), 540)

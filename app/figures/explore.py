@@ -37,7 +37,8 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app import theme as T
-from app.figures.layout import SELECTABLE, figure, named_scale, tick_margin, value_tick_chars
+from app.figures.layout import (SELECTABLE, figure, index_tick_chars, named_scale, tick_margin,
+                                value_tick_chars)
 
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
@@ -269,7 +270,7 @@ def _image_axes(t: T.Theme, shape: tuple, step: int = 1, ticks: tuple = (True, T
     rows, cols = shape
     y = axis(ticks[1], rows)
     y["range"].reverse()
-    left = tick_margin(len(str(int(edge(rows)))), t.font - 2) if ticks[1] else 0
+    left = tick_margin(index_tick_chars(-step / 2, edge(rows)), t.font - 2) if ticks[1] else 0
     return dict(xaxis=dict(axis(ticks[0], cols), constrain="domain"),
                 yaxis=dict(y, scaleanchor="x", constrain="domain"),
                 margin=dict(_margins(t), l=10 + left))

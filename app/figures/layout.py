@@ -35,6 +35,14 @@ def tick_margin(chars: float, size: float) -> int:
     return TICK_PAD + math.ceil(TICK_CHAR_EM * size * chars)
 
 
+def index_tick_chars(lo: float, hi: float) -> float:
+    """How many characters the longest whole-number tick label (a row or column number)
+    inside [lo, hi] has, for :func:`tick_margin`; a minus sign counts as 1.3."""
+    def chars(v: float) -> float:
+        return len(str(abs(int(v)))) + (1.3 if int(v) < 0 else 0)
+    return max(chars(lo), chars(hi))
+
+
 def value_tick_chars(lo: float, hi: float, ticks: int = 10) -> float:
     """At most how many characters Plotly's tick labels on a value axis over [lo, hi] have
     (for :func:`tick_margin`): its ticks are multiples of a round step (1, 2, 2.5 or 5 ×

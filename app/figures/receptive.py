@@ -7,10 +7,13 @@ blue). Each is one plain spec sent exactly as written, without a template, drawn
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from app import theme as T
-from app.figures.layout import SELECTABLE, figure, named_scale
+from app.figures.layout import (SELECTABLE, figure, index_tick_chars, named_scale, tick_margin,
+                                value_tick_chars)
 from engine.geometry import AXIS_SHORT
 
 _MAX_EDGES = 20000  # above this the outline is drawn as the bounding box only
@@ -154,6 +157,21 @@ def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
                  range=[ranges[0][1], ranges[0][0]]))
 
 
+def _margins(cmap: np.ndarray, yaxis: dict, t: T.Theme) -> dict:
+    """Margins that already hold the axis titles and tick labels (row numbers in the y
+    axis's range, or 1-D contributions), so that Plotly's ``automargin`` (kept, for a label
+    wider than estimated) lays the chart out once (:func:`app.figures.layout.tick_margin`)."""
+    if "range" in yaxis:
+        chars = index_tick_chars(*yaxis["range"])
+    else:
+        finite = cmap[np.isfinite(cmap)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        chars = value_tick_chars(min(0.0, lo), hi)
+    title = math.ceil(1.5 * t.font)
+    return dict(l=title + tick_margin(chars, t.font - 2), r=10, t=t.title + 30,
+                b=math.ceil(2.7 * t.font) + 10)
+
+
 def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
                zoom=True, clickable=True, t: T.Theme = T.NORMAL):
     """Contribution map over the input (1-D: bars; 2-D: heatmap; pass a 2-D slice for 3-D),
@@ -173,7 +191,7 @@ def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
         axis.update(automargin=True, tickfont=dict(size=t.font - 2, color=T.INK),
                     title=dict(text=axis["title"], font=dict(size=t.font)))
     layout = dict(title=dict(text=title), height=t.panel_height + 120,
-                  margin=dict(l=10, r=10, t=t.title + 30, b=10),
+                  margin=_margins(cmap, yaxis, t),
                   legend=dict(orientation="h", x=0, y=1, yanchor="bottom",
                               font=dict(size=t.font)),
                   shapes=shapes, xaxis=xaxis, yaxis=yaxis, **T.figure_style(t),
