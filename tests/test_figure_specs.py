@@ -20,7 +20,7 @@ from app import theme as T
 from app.figures import learn as FL
 from app.figures import receptive as FR
 from app.figures import stack as FS
-from app.figures.layout import SELECTABLE, figure, named_scale
+from app.figures.layout import SELECTABLE, figure, inline_template, named_scale
 from engine.receptive import ReceptivePlan, erf_growth, receptive_field
 from engine.layers import Conv1D, Conv2D
 
@@ -152,3 +152,30 @@ def test_what_the_wrapper_lets_through_is_caught_here(trace, layout):
 def test_named_scale_is_what_validation_sends():
     for name in ("Viridis", "gray", "Inferno"):
         assert named_scale(name) == go.Heatmap(colorscale=name).colorscale
+
+
+def test_an_inlined_template_styles_the_figure_as_the_template_did():
+    """``inline_template``: what Plotly's default template gives a figure (every x / y axis,
+    every shape, every trace of a type), written into the spec where the spec sets nothing —
+    the spec's own values win — and no template object left (drawn once)."""
+    fig = go.Figure([go.Heatmap(z=[[1, 2]], colorscale="Viridis"),
+                     go.Scatter(x=[0, 1], y=[1, 0], xaxis="x2", yaxis="y2")],
+                    layout=dict(xaxis=dict(gridcolor="red"), shapes=[dict(type="line")],
+                                title=dict(x=0.3)))
+    template = pio.templates["plotly"].to_plotly_json()
+    spec = inline_template(fig.to_dict())
+    layout = spec["layout"]
+    assert "template" not in layout
+    assert layout["xaxis"]["gridcolor"] == "red"                         # the spec's own
+    assert layout["xaxis"]["zerolinecolor"] == template["layout"]["xaxis"]["zerolinecolor"]
+    assert layout["xaxis2"] == template["layout"]["xaxis"]               # referenced axes too
+    assert layout["yaxis2"] == template["layout"]["yaxis"]
+    assert layout["shapes"][0]["line"] == template["layout"]["shapedefaults"]["line"]
+    assert layout["title"]["x"] == 0.3
+    assert layout["font"] == template["layout"]["font"]
+    assert "polar" not in layout and "scene" not in layout             # no new subplots
+    heat, line = spec["data"]
+    assert heat["colorbar"] == template["data"]["heatmap"][0]["colorbar"]
+    assert heat["colorscale"] == list(map(list, named_scale("Viridis")))  # the spec's own
+    assert line["fillpattern"] == template["data"]["scatter"][0]["fillpattern"]
+    go.Figure(spec)                                                       # still valid

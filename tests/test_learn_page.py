@@ -252,8 +252,8 @@ def test_every_lesson_embeds_a_live_view_and_the_reveal_animates():
 
     for lesson in load_lessons():
         fig = lesson_animation(lesson.try_link)
-        assert fig is not None and len(fig.frames) > 2, lesson.number
+        assert fig is not None and len(fig.to_dict()["frames"]) > 2, lesson.number
     ex = next(e for e in exercises(7, 12, 5) if len(e.layers) == 1)
     fig = reveal_animation(ex)
-    assert fig is not None and len(fig.frames) > 2
-    assert fig.layout.sliders[0].active > 0
+    assert fig is not None and len(fig.to_dict()["frames"]) > 2
+    assert fig.to_dict()["layout"]["sliders"][0]["active"] > 0

@@ -143,7 +143,7 @@ def test_map_figure_json_is_compact():
 def test_animation_pick_targets_and_learn_cells_carry_maxdisplayed():
     from app.figures.animation import receptive_figure
     lv = A.contribution_levels([Conv2D(1, 3), Conv2D(1, 3)], (1, 9, 9, 1), (2, 2))
-    picks = [t for t in receptive_figure(lv).data if t.name == "pick"]
+    picks = [t for t in _read(receptive_figure(lv)).data if t.name == "pick"]
     assert picks and all(t.marker.maxdisplayed == 1 for t in picks)
     cells = _read(FL.cells_figure((40, 40), {(1, 2)}))
     assert cells.data[1].marker.maxdisplayed == 1 and len(cells.data[1].x) == 1600

@@ -28,6 +28,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import plotly.graph_objects as go
 
+from app.figures.layout import figure, inline_template
 from app.theme import (COUNTS, DIVERGING, EMPTY_CELL, FILLS, INK, NORMAL, OUTLINES, SEQUENTIAL,
                        Theme, line)
 from app.theme import theme as theme_of
@@ -471,20 +472,25 @@ def _placements(grid: _Grid):
 
 
 def _axes_layout(p: _Panel, sx: str, x: list, y: list, t: Theme) -> dict:
-    """The x and y axes of one panel: domains, ranges (rows top-down), tick labels."""
+    """The x and y axes of one panel: domains, ranges (rows top-down), tick labels; ``type``
+    "linear" written out (Plotly writes it back into the figure otherwise)."""
     h, w = p.shape
     ticks = {"size": max(9, t.font - 4)}
     xaxis = {"domain": x, "anchor": f"y{sx}", "showgrid": False, "zeroline": False,
-             "side": "top", "fixedrange": True, "range": [-0.5, w - 0.5],
+             "side": "top", "fixedrange": True, "range": [-0.5, w - 0.5], "type": "linear",
+             "constrain": "domain",
              "title": {"text": p.title, "font": {"size": t.font - 1}, "standoff": 2},
              "tickfont": ticks}
     if p.col_labels and w <= MAX_TEXT_CELLS:
         xaxis.update(tickvals=list(range(w)), ticktext=p.col_labels)
     if w > 40:
         xaxis["showticklabels"] = False
+    # scaleanchor keeps cells square when Streamlit narrows the chart; constrain="domain"
+    # on both axes: Plotly then narrows a domain instead of writing its own, rounded range
+    # back into the figure (Streamlit's second draw of the spec would differ: a full redraw)
     yaxis = {"domain": y, "anchor": f"x{sx}", "showgrid": False, "zeroline": False,
-             "fixedrange": True, "range": [h - 0.5, -0.5], "scaleanchor": f"x{sx}",
-             "constrain": "domain", "tickfont": ticks}
+             "fixedrange": True, "range": [h - 0.5, -0.5], "type": "linear",
+             "scaleanchor": f"x{sx}", "constrain": "domain", "tickfont": ticks}
     if p.row_labels and h <= MAX_TEXT_CELLS:
         yaxis.update(tickvals=list(range(h)), ticktext=p.row_labels)
     if h == 1:
@@ -712,9 +718,9 @@ def _frames(traces: list, dynamic: list, titles: list) -> list:
 def _assemble(panels: list, titles: list, duration: int, active: int,
               show_values: Optional[bool], height: Optional[int], legend: list,
               t: Theme = NORMAL, max_width: int = 900, max_height: int = 1500,
-              with_controls: bool = True) -> go.Figure:
+              with_controls: bool = True, extra: tuple = ()) -> go.Figure:
     """Panels → a figure: ``titles`` (one per frame, ``active`` shown first), with the
-    step control (:func:`controls`) when ``with_controls``."""
+    step control (:func:`controls`) when ``with_controls``; ``extra`` traces last."""
     size = control_size(t, max_width - MARGIN_LEFT - MARGIN_RIGHT) if with_controls else None
     bottom = 16 + int(2.2 * t.font) * bool(legend)
     grid, titles = _grid(panels, titles, height, bottom, max_width, max_height, t,
@@ -727,7 +733,7 @@ def _assemble(panels: list, titles: list, duration: int, active: int,
             if update is not None:
                 dynamic.append((len(traces), update))
             traces.append(trace)
-    traces += _legend_traces(legend, t)
+    traces += _legend_traces(legend, t) + list(extra)
     if size is None:
         return _fast_figure(traces, layout, [])
     menus, slider, notes = controls(len(titles), active, duration, t, grid, size)
@@ -736,18 +742,14 @@ def _assemble(panels: list, titles: list, duration: int, active: int,
 
 
 def _fast_figure(traces: list, layout: dict, frames: list) -> go.Figure:
-    """``go.Figure`` with the traces and layout validated as usual and the frames attached
-    as plain dicts: validating hundreds of frames trace by trace costs more than a second
-    and adds nothing (they only update ``z`` / ``x`` / ``y`` of traces validated above)."""
-    fig = go.Figure(data=traces, layout=layout)
-    objs = []
-    for frame in frames:
-        obj = go.Frame(name=frame["name"], traces=frame["traces"])
-        obj._props["data"] = frame["data"]
-        obj._props["layout"] = frame["layout"]
-        objs.append(obj)
-    fig._frame_objs = tuple(objs)
-    return fig
+    """The traces and layout validated as usual, the frames attached as plain dicts
+    (validating hundreds of frames trace by trace costs more than a second and adds nothing:
+    they only update ``z`` / ``x`` / ``y`` of traces validated above), Plotly's default
+    template written into the spec (:func:`app.figures.layout.inline_template`: the same
+    picture, drawn once in the browser instead of twice)."""
+    spec = go.Figure(data=traces, layout=layout).to_dict()
+    spec["frames"] = frames
+    return figure(inline_template(spec))
 
 
 # --------------------------------------------------------------------------- per kind
@@ -1188,9 +1190,8 @@ def receptive_figure(levels: ContributionLevels, names: Optional[list] = None,
     maps, index = levels.maps, levels.index
     names = names or ["input" if k == 0 else f"after layer {k}" for k in range(len(maps))]
     panels, first_out = _level_panels(maps, names, index)
-    fig = _assemble(panels, [f"Receptive field of output cell {list(index)} "
-                             f"(counts: how many paths reach each cell)"], 0, 0,
-                    show_values, None, [], theme_of(present), max_width=max_width,
-                    with_controls=False)
-    fig.add_traces(_pick_targets(first_out, len(panels), maps[-1].shape))
-    return fig
+    return _assemble(panels, [f"Receptive field of output cell {list(index)} "
+                              f"(counts: how many paths reach each cell)"], 0, 0,
+                     show_values, None, [], theme_of(present), max_width=max_width,
+                     with_controls=False,
+                     extra=tuple(_pick_targets(first_out, len(panels), maps[-1].shape)))

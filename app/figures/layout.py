@@ -11,8 +11,10 @@ style a view shows is written in its builder (:func:`app.theme.figure_style`,
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -104,6 +106,61 @@ class ExactFigure(go.Figure):
 
     def to_dict(self) -> dict:
         return self._spec
+
+
+#: Layout keys of a template that create a subplot of their own: written into a layout only
+#: when it has that subplot already.
+_SUBPLOTS = re.compile(r"^(polar|ternary|scene|geo|mapbox|map|smith)\d*$")
+
+
+def inline_template(spec: dict) -> dict:
+    """``spec`` (as ``go.Figure.to_dict()`` gives it) with its ``layout.template`` written
+    into it wherever it sets nothing itself, and the template removed: the same picture,
+    drawn once by Streamlit's chart instead of twice (:func:`figure`). Plotly's rules: the
+    template's ``xaxis`` / ``yaxis`` style every x / y axis, ``<name>defaults`` every item of
+    ``<name>s`` (shapes, annotations, …), ``data.<type>`` the traces of that type in
+    turn."""
+    layout = spec["layout"]
+    template = layout.pop("template", None) or {}
+    axes = _axis_names(spec)
+    for key, value in template.get("layout", {}).items():
+        if key in ("xaxis", "yaxis"):
+            for axis in sorted(a for a in axes if a.startswith(key[0])):
+                layout[axis] = _merged(layout.get(axis, {}), value)
+        elif key.endswith("defaults"):
+            for item in layout.get(key[:-len("defaults")] + "s", []):
+                _merged(item, value)
+        elif not _SUBPLOTS.match(key) or key in layout:
+            layout[key] = _merged(layout[key], value) if isinstance(layout.get(key), dict) \
+                else layout.get(key, copy.deepcopy(value))
+    seen: dict = {}
+    for trace in spec["data"]:
+        kind = trace.get("type", "scatter")
+        defaults = template.get("data", {}).get(kind)
+        if defaults:
+            _merged(trace, defaults[seen.get(kind, 0) % len(defaults)])
+            seen[kind] = seen.get(kind, 0) + 1
+    return spec
+
+
+def _axis_names(spec: dict) -> set:
+    """Every axis of a figure: in its layout, or referenced by a trace ("x2" → "xaxis2")."""
+    names = {key for key in spec["layout"] if re.match(r"^[xy]axis\d*$", key)}
+    for trace in spec["data"]:
+        for ref in (trace.get("xaxis", "x"), trace.get("yaxis", "y")):
+            names.add(ref[0] + "axis" + ref[1:])
+    return names
+
+
+def _merged(value: dict, defaults: dict) -> dict:
+    """``value`` with every key of ``defaults`` it lacks (dicts merged key by key), in
+    place."""
+    for key, default in defaults.items():
+        if key not in value:
+            value[key] = copy.deepcopy(default)
+        elif isinstance(value[key], dict) and isinstance(default, dict):
+            _merged(value[key], default)
+    return value
 
 
 def _typed(value):
