@@ -5,6 +5,8 @@ before the widgets are drawn, so no widget is given both a value and a key). Arg
 do not apply are not drawn at all: bias settings when ``use_bias`` is off, initializers when
 the weights come from a preset. Each argument gets an ``st.empty`` slot right under it where
 the router puts Keras's error message when that argument is the one Keras complains about.
+The arguments that do not change the forward output (regularizers, constraints, name, dtype)
+are drawn only while their toggle is on (:func:`_show_advanced`).
 """
 
 from __future__ import annotations
@@ -162,13 +164,37 @@ def render_args(layer: str, weights_mode: str, groups=("main", "bias", "advanced
     if "advanced" in groups:
         adv = [s for s in specs if s.group == "advanced"
                or (s.group == "bias" and use_bias and not s.name.endswith("_initializer"))]
-        if adv:
-            with st.expander("Regularizers, constraints, name, dtype"):
+        if adv and _show_advanced(layer, adv):
+            with st.container(border=True):
                 st.caption("These do not change the forward output; regularizers add "
                            "`layer.losses`, constraints apply during training.")
                 for spec in adv:
                     render_arg(spec, layer, slots)
     return slots
+
+
+#: Session key of the "Regularizers, constraints, name, dtype" toggle.
+ADVANCED_KEY = "w.advanced"
+
+
+def _show_advanced(layer: str, adv: list) -> bool:
+    """The toggle in front of the arguments that do not change the forward output. A toggle,
+    not a closed expander: Streamlit draws a closed expander's content anyway, and these
+    ~8 widgets cost the browser ~70–200 ms before a shared link's first picture (issue 15).
+    It starts on when one of them is not at its default (e.g. a link that sets one); while
+    it is off their values are kept (re-assigned, so Streamlit does not drop the state of
+    widgets that are not drawn) and still apply."""
+    ss = st.session_state
+    if ADVANCED_KEY not in ss:
+        values = read_args(layer)
+        ss[ADVANCED_KEY] = any(values[s.name] != s.default for s in adv)
+    if st.toggle("Regularizers, constraints, name, dtype", key=ADVANCED_KEY):
+        return True
+    for spec in adv:
+        for key, _ in _keys_values(spec, spec.default):
+            if key in ss:
+                ss[key] = ss[key]
+    return False
 
 
 def blame(message: str, names) -> str | None:

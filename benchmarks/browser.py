@@ -4,7 +4,12 @@ For each scenario, Debian's chromium (Playwright, headless) opens a shared link 
 ``streamlit run app/main.py`` and records:
 
 - ``first picture s``: navigation start → the first Plotly chart of the page drawn (its
-  SVG in the DOM) — what the issue's "first picture" is;
+  SVG in the DOM) — what the issue's "first picture" is — in a new browser context, i.e.
+  with an empty HTTP cache (every one of Streamlit's scripts fetched);
+- ``first picture warm s``: the same for a link opened again in a browser that has opened
+  the app before (one browser context: its HTTP cache warm, a new tab per open): median
+  of ``--repeat`` opens after one unmeasured one — what "opening a shared link with a warm
+  cache" waits for;
 - ``open s``: navigation start → the page's last Plotly chart drawn and stable (no DOM
   change in the charts for 400 ms), with the expected ``Output shape`` text on screen;
 - ``input→picture ms``: for an interaction (typing a new ``filters`` and Enter), the time from
@@ -59,11 +64,13 @@ class Scenario:
     ready_text: str
     new_filters: str | None = None
     changed_text: str | None = None
+    warm: bool = False    # also measure the first picture with the HTTP cache warm
 
 
 SCENARIOS = (
-    Scenario("explore: photo, Conv2D(4, 3)", "", "Output shape:", "8", "Output shape:"),
-    Scenario("animate: Conv2D(4, 3)", "?view=animate", "Animate Conv2D"),
+    Scenario("explore: photo, Conv2D(4, 3)", "", "Output shape:", "8", "Output shape:",
+             warm=True),
+    Scenario("animate: Conv2D(4, 3)", "?view=animate", "Animate Conv2D", warm=True),
     Scenario("animate: Conv2D(4, 3), filters", "?view=animate", "Animate Conv2D", "8",
              "Animate Conv2D"),
     Scenario("receptive: Conv2D(4, 3)", "?view=receptive", "Receptive field", "8",
@@ -138,11 +145,19 @@ class Server:
 
 # --------------------------------------------------------------------------- browser
 
+VIEWPORT = {"width": 1366, "height": 768}
+
+
 class Probe:
-    """One Chromium page with a WebSocket byte counter and a DOM-mutation clock."""
+    """One Chromium page with a WebSocket byte counter and a DOM-mutation clock (``browser``:
+    a browser — the page gets a context, i.e. an HTTP cache, of its own — or a context)."""
 
     def __init__(self, browser):
-        self.page = browser.new_page(viewport={"width": 1366, "height": 768})
+        from playwright.sync_api import Browser
+
+        # a context's pages share its viewport (set when it was made) and its HTTP cache
+        self.page = browser.new_page(viewport=VIEWPORT) if isinstance(browser, Browser) \
+            else browser.new_page()
         self.received = 0
         self.page.on("websocket", lambda ws: ws.on(
             "framereceived", lambda payload: self._count(payload)))
@@ -178,6 +193,15 @@ class Probe:
             timeout=120_000)
         return self.settle() / 1000.0
 
+    def open_first(self, url: str, ready: str) -> float:
+        """Seconds from navigation start to the first chart drawn, once ``ready`` is on
+        screen and a chart drawn (nothing waits for the page to settle)."""
+        self.page.add_init_script(f"({_OBSERVER})()")
+        self.page.goto(url)
+        self.page.get_by_text(ready).first.wait_for(timeout=120_000)
+        self.page.wait_for_function("window.__first !== null", timeout=120_000)
+        return self.first_picture()
+
     def first_picture(self) -> float | None:
         """Seconds from navigation start to the first chart drawn (``None``: no chart)."""
         first = self.page.evaluate("() => window.__first")
@@ -207,6 +231,7 @@ class Result:
     label: str
     open_s: float
     first_s: float | None = None
+    warm_s: float | None = None        # first picture, HTTP cache warm (median)
     open_kb: float | None = None       # WebSocket bytes of the open (after compression)
     open_cpu_ms: float | None = None   # server CPU of the open (static files, session, run)
     latency_ms: float | None = None
@@ -215,13 +240,40 @@ class Result:
     cpu_ms: float | None = None
 
 
-def measure(browser, server: Server, sc: Scenario, label: str, repeat: int) -> Result:
+def warm_first_pictures(browser, servers: dict, sc: Scenario, repeat: int) -> dict:
+    """Label → first picture (s) of ``repeat`` opens of ``sc``'s link, each server in a
+    browser context of its own after one unmeasured open there (which fills its HTTP
+    cache): a new tab per open, the previous one closed (its session ends), the servers
+    alternating open by open (ABBA…), 0.5 s of quiet before each."""
+    contexts = {label: browser.new_context(viewport=VIEWPORT) for label in servers}
+    times = {label: [] for label in servers}
+    order = list(servers)
+    try:
+        for i in range(repeat + 1):
+            for label in (order if i % 2 else order[::-1]):
+                time.sleep(0.5)
+                probe = Probe(contexts[label])
+                try:
+                    first = probe.open_first(servers[label].url + "/" + sc.query,
+                                             sc.ready_text)
+                finally:
+                    probe.close()
+                if i:
+                    times[label].append(first)
+    finally:
+        for context in contexts.values():
+            context.close()
+    return times
+
+
+def measure(browser, server: Server, sc: Scenario, label: str, repeat: int,
+            warm_s: float | None = None) -> Result:
     probe = Probe(browser)
     try:
         cpu0 = server.cpu_seconds()
         opened = probe.open(server.url + "/" + sc.query, sc.ready_text)
-        result = Result(sc.name, label, opened, probe.first_picture(), probe.received / 1000,
-                        (server.cpu_seconds() - cpu0) * 1000)
+        result = Result(sc.name, label, opened, probe.first_picture(), warm_s,
+                        probe.received / 1000, (server.cpu_seconds() - cpu0) * 1000)
         if sc.new_filters is None:
             return result
         runs = [probe.change_filters(v, server)
@@ -242,11 +294,12 @@ def _fmt(v, spec) -> str:
 
 
 def _table(results: list[Result]) -> str:
-    head = ("| scenario | code | first picture s | open s | open kB | open server CPU ms | "
-            "input→picture ms | browser CPU ms | kB sent | server CPU ms |")
-    rows = [head, "|" + "---|" * 10]
+    head = ("| scenario | code | first picture s | first picture warm s | open s | open kB | "
+            "open server CPU ms | input→picture ms | browser CPU ms | kB sent | server CPU ms |")
+    rows = [head, "|" + "---|" * 11]
     for r in results:
-        rows.append(f"| {r.scenario} | {r.label} | {_fmt(r.first_s, '.2f')} | {r.open_s:.2f} | "
+        rows.append(f"| {r.scenario} | {r.label} | {_fmt(r.first_s, '.2f')} | "
+                    f"{_fmt(r.warm_s, '.2f')} | {r.open_s:.2f} | "
                     f"{_fmt(r.open_kb, '.0f')} | {_fmt(r.open_cpu_ms, '.0f')} | "
                     f"{_fmt(r.latency_ms, '.0f')} | {_fmt(r.browser_ms, '.0f')} | "
                     f"{_fmt(r.kb, '.0f')} | "
@@ -275,6 +328,8 @@ def main(argv=None) -> None:
     p.add_argument("--only", default="", help="scenarios whose name contains this text")
     p.add_argument("--no-tree", action="store_true",
                    help="with --compare: measure only the revision")
+    p.add_argument("--no-warm", action="store_true",
+                   help="skip the warm-cache opens (first picture warm s)")
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -282,7 +337,7 @@ def main(argv=None) -> None:
     if args.compare:
         roots.insert(0, (args.compare, Path(add_worktree(args.compare))))
     servers = {label: Server(root) for label, root in roots}
-    results, notes = [], []
+    results, notes, loads = [], [], [os.getloadavg()[0]]
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -292,8 +347,13 @@ def main(argv=None) -> None:
                 print(f"measuring {sc.name}", file=sys.stderr, flush=True)
                 for label, _ in roots:
                     measure(browser, servers[label], sc, label, 1)  # warm caches
+                warm = (warm_first_pictures(browser, servers, sc, args.repeat)
+                        if sc.warm and not args.no_warm else {})
                 for label, _ in roots:
-                    results.append(measure(browser, servers[label], sc, label, args.repeat))
+                    results.append(measure(
+                        browser, servers[label], sc, label, args.repeat,
+                        statistics.median(warm[label]) if label in warm else None))
+                loads.append(os.getloadavg()[0])
             if args.cold:
                 notes = [cold_start(root, label, browser) for label, root in roots]
             browser.close()
@@ -304,6 +364,7 @@ def main(argv=None) -> None:
             if root != ROOT:
                 remove_worktree(root)
     print(_table(results))
+    print(f"load average (1 min) during the run: {min(loads):.1f}–{max(loads):.1f}")
     for note in notes:
         print(note)
 

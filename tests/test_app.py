@@ -282,6 +282,29 @@ def test_the_kernel_grid_editor_is_drawn_only_when_asked_for():
     assert at.sidebar.toggle(key="w.edit").value is True and len(at.get("dataframe")) == 1
 
 
+def test_the_advanced_arguments_are_drawn_only_when_asked_for():
+    """A closed expander's widgets would still cost the browser ~150 ms before a link's
+    first picture: regularizers, constraints, name and dtype are behind a toggle, on by
+    itself when a link sets one of them; hidden, their values are kept and still apply."""
+    at = run_app({})
+    assert at.sidebar.toggle(key="w.advanced").value is False
+    assert not [w for w in at.sidebar.selectbox if w.key == "arg.kernel_regularizer"]
+    at.sidebar.toggle(key="w.advanced").set_value(True).run()
+    assert at.selectbox(key="arg.kernel_regularizer").value == "None" and not at.exception
+    at = run_app({"layer": "Conv2D", "kernel_regularizer": "l2", "name": "conv_a",
+                  "input_shape": "(1,16,16,1)"})
+    assert at.sidebar.toggle(key="w.advanced").value is True
+    assert at.selectbox(key="arg.kernel_regularizer").value == "l2"
+    at.sidebar.toggle(key="w.advanced").set_value(False).run()
+    at.number_input(key="arg.filters").set_value(8).run()      # two runs with them hidden
+    assert not at.exception and shape_text(at) == "Output shape: (1, 14, 14, 8)"
+    assert _q(dict(at.query_params), "kernel_regularizer") == "l2"
+    assert _q(dict(at.query_params), "name") == "conv_a"
+    at.sidebar.toggle(key="w.advanced").set_value(True).run()
+    assert at.selectbox(key="arg.kernel_regularizer").value == "l2"
+    assert at.text_input(key="arg.name").value == "conv_a"
+
+
 def test_cell_selection_from_url():
     at = run_app({"layer": "Conv2D", "strides": "2", "input_shape": "(1,9,9,1)",
                   "cell": "(1,2)"})
