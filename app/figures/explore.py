@@ -37,8 +37,8 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app import theme as T
-from app.figures.layout import (SELECTABLE, figure, index_tick_chars, named_scale, tick_margin,
-                                value_tick_chars)
+from app.figures.layout import (SELECTABLE, figure, index_tick_chars, named_scale, round_step,
+                                tick_margin, value_tick_chars)
 
 MAX_SIDE = 192        # a map larger than this along an axis is shown every step-th cell
 MAX_SHAPES = 300      # more highlighted cells than this are drawn as their bounding box
@@ -323,9 +323,8 @@ def nice_ticks(lo: float, hi: float, n: int = 3) -> np.ndarray:
     """About ``n`` round values (steps of 1, 2, 2.5 or 5 × 10^k) inside [lo, hi]."""
     if hi <= lo:
         return np.array([lo])
-    raw = (hi - lo) / n
-    mag = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    m, k = round_step((hi - lo) / n)
+    step = m * 10.0 ** k
     return np.arange(math.ceil(lo / step) * step, hi + step * 1e-9, step)
 
 

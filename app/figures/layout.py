@@ -45,18 +45,24 @@ def index_tick_chars(lo: float, hi: float) -> float:
     return max(chars(lo), chars(hi))
 
 
+def round_step(raw: float) -> tuple[float, int]:
+    """The smallest round step (1, 2, 2.5 or 5 × 10^k) of at least ``raw`` > 0, as
+    ``(mantissa, k)``."""
+    k = math.floor(math.log10(raw))
+    m = next(m for m in (1, 2, 2.5, 5, 10) if m * 10.0 ** k >= raw)
+    return (1, k + 1) if m == 10 else (m, k)
+
+
 def value_tick_chars(lo: float, hi: float, ticks: int = 10) -> float:
     """At most how many characters Plotly's tick labels on a value axis over [lo, hi] have
-    (for :func:`tick_margin`): its ticks are multiples of a round step (1, 2, 2.5 or 5 ×
-    10^k) of at least (hi − lo) / ``ticks``, within the range padded by 5 %; a minus sign
-    counts as 1.3 characters (it is wider than a digit)."""
+    (for :func:`tick_margin`): its ticks are multiples of a round step (:func:`round_step`)
+    of at least (hi − lo) / ``ticks``, within the range padded by 5 %; a minus sign counts
+    as 1.3 characters (it is wider than a digit)."""
     span = hi - lo
     if not (math.isfinite(span) and span > 0):
         return 4
-    k = math.floor(math.log10(span / ticks))
-    step = next(m * 10.0 ** k for m in (1, 2, 2.5, 5, 10) if m * 10.0 ** k >= span / ticks)
-    decimals = max(0, -math.floor(math.log10(step))) + (1 if round(step / 10.0 ** k, 6) == 2.5
-                                                          and k < 0 else 0)
+    m, k = round_step(span / ticks)
+    decimals = max(0, -k + (1 if m == 2.5 else 0))       # 0.25, 2.5: one digit more
     whole = len(str(int(1.1 * max(abs(lo), abs(hi)))))
     return whole + (decimals + 1 if decimals else 0) + (1.3 if lo < 0 else 0)
 
