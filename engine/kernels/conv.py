@@ -39,6 +39,10 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   instead of falling back to single cells; runs shorter than a block (border columns) are
   done in blocks of 8 rows instead. Weights over CHUNK_WEIGHTS_BYTES are shared out by
   chunks of FILTER_CHUNK blocks, so that a thread keeps its chunk in cache over the rows.
+  Few input channels (cells 1–6 floats apart: :mod:`engine.kernels.narrow`, from
+  MIN_OUTPUT output values): runs of at least 16 cells in blocks of 16 cells × 16 filters
+  whose addresses are constants, the same taps in the same order; this kernel keeps the
+  border columns.
 - ``"filters-padded"``: from PAD_TAPS taps per output cell, the border classes would cost
   more than a zero-padded copy of the input (cheap next to the arithmetic then); the same
   register blocks run on the copy wherever every cell has all taps in runs of consecutive
@@ -87,8 +91,9 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from engine.kernels import axes, budget, cells, gemm, tiled
+from engine.kernels import axes, budget, cells, gemm, narrow, tiled
 from engine.kernels.blocks import _store8, _taps8, _taps8x2, _taps8x2_linear
+from engine.kernels.rows import _row_item, _segment
 from engine.kernels import simd as V
 from engine.kernels.jit import jit, prange
 
@@ -105,23 +110,10 @@ FILTER_CHUNK = 2  # blocks of 16 filters per chunk (one 8 × 32 register block)
 LINEAR_MIN = 16  # shortest run of consecutive tap offsets the row kernel loops over as such
 TILED = True  # serve full-tap row convolutions with engine.kernels.tiled
 CELLS = True  # ... or with engine.kernels.cells first, where it applies
+NARROW = True  # serve the long runs of row convolutions with engine.kernels.narrow
 
 
 # --------------------------------------------------------------------------- kernels
-
-@jit()
-def _segment(sg, seg, cnt):
-    """Cells ``[j0, j1)`` of segment ``sg`` of a run of ``cnt`` cells cut every ``seg``
-    (a multiple of BLOCK); a last piece shorter than BLOCK joins the segment before it, so
-    that every segment of at least BLOCK cells is covered by whole (overlapping) blocks."""
-    j0 = sg * seg
-    j1 = min(cnt, j0 + seg)
-    if j0 >= cnt or (j0 > 0 and cnt - j0 < BLOCK):
-        return 0, 0
-    if cnt - j1 < BLOCK:
-        j1 = cnt
-    return j0, j1
-
 
 @jit()
 def _wbase(gb, col, n_rows, raw):
@@ -218,30 +210,6 @@ def _segments_cell(x, off, sg, xb, wt, wb, ws, nf, bv):
             c0 = sg[0] + p * sg[2] + q * sg[4]
             acc = _cell(x, off[c0:c0 + n], xb, wt, wb + c0 * ws, ws, nf, acc)
     return acc
-
-
-@jit()
-def _row_item(fitem, n_items, fpc, nfbt, nseg, seg, nruns, runs, out_h, out_d, segs, cls_d,
-              cls_h, ncls_h, ncls_w, base_d, base_h, in_d, in_h, in_w, out_w, n_ch, n_filters):
-    """What work item ``fitem`` of :func:`_conv_filters`'s row loops covers: cells
-    ``[j0, j1)`` of a run (``j1 − j0 < BLOCK``: nothing, the column loop does it), its
-    segments row, input / output bases and steps, filter blocks ``[gb, gend)``."""
-    item = fitem % n_items
-    gend = min(nfbt, (fitem // n_items + 1) * fpc)
-    gb = (fitem // n_items) * fpc
-    ri = (item // nseg) % nruns
-    j0, j1 = _segment(item % nseg, seg, runs[ri, 2])
-    r = item // (nseg * nruns)
-    oh = r % out_h
-    od = (r // out_h) % out_d
-    n = r // (out_h * out_d)
-    ostep = runs[ri, 1]
-    bstep = runs[ri, 4]
-    sg = segs[(cls_d[od] * ncls_h + cls_h[oh]) * ncls_w + runs[ri, 5]]
-    rowpix = ((n * in_d + base_d[od]) * in_h + base_h[oh]) * in_w + runs[ri, 3]
-    orow = ((n * out_d + od) * out_h + oh) * out_w + runs[ri, 0]
-    return (j0, j1, sg, rowpix, orow, bstep * n_ch, ostep * n_filters, ostep, bstep, gb,
-            gend)
 
 
 @jit(parallel=True)
@@ -830,9 +798,17 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     fpc = groups * nfb
     if wt.nbytes > CHUNK_WEIGHTS_BYTES:
         fpc = FILTER_CHUNK
+    pairing = _pairing(groups * nfb, nfb, fpc)
+    if NARROW and out.size >= narrow.MIN_OUTPUT and narrow.long_runs(plan, n_ch) is not None:
+        # few channels: the long runs in 16-cell blocks, only the column loop left here
+        narrow.conv_narrow(x5, out, wt, bt, plan, groups=groups, nfb=nfb, raw=bool(raw),
+                           fpc=fpc, seg=seg)
+        if plan["cols"].shape[0] == 0:
+            return out
+        pairing = (0, 0)
     dims = np.array([n_batch, in_d, in_h, in_w, n_ch, out_d, out_h, out_w, n_filters, groups,
                      cg, fg, nfb, plan["ncls_h"], plan["ncls_w"], seg, nseg, ws, raw, fpc,
-                     plan["linear"], *_pairing(groups * nfb, nfb, fpc)], np.int64)
+                     plan["linear"], *pairing], np.int64)
     _conv_filters(x5.reshape(-1), plan["off"], plan["segs"], wt.reshape(-1), bt.reshape(-1),
                   out.reshape(-1), plan["cls_d"], plan["base_d"], plan["cls_h"],
                   plan["base_h"], plan["runs"], plan["cols"], dims)
