@@ -443,6 +443,7 @@ def test_animation_figure(name, kwargs, shape, opts):
     anim = A.animate(layer, x, **opts)
     fig = animation_figure(anim, filter_index=1, channel=0, duration=SPEEDS["fast"], active=2)
     spec = json.loads(fig.to_json())
+    assert spec["layout"]["width"] <= 900  # the default max_width: never a pixel wider
     frames = spec["frames"]
     assert len(frames) == len(anim.frames) + 1  # + the empty start frame
     n_traces = len(spec["data"])
@@ -462,6 +463,34 @@ def test_animation_figure(name, kwargs, shape, opts):
     # the last frame shows layer(x) in the output heatmap of the chosen channel
     heat = [i for i, t in enumerate(spec["data"]) if t["type"] == "heatmap"]
     assert heat
+
+
+def _panel_rows(spec: dict) -> list:
+    """The panels' rows, top down: each a list of the titles of the panels on it."""
+    rows: dict = {}
+    for key, ax in spec["layout"].items():
+        if key.startswith("yaxis") and "domain" in ax:
+            rows.setdefault(round(ax["domain"][1], 3), []).append(key)
+    return [rows[top] for top in sorted(rows, reverse=True)]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", [
+    ("Conv2D", {"filters": 4, "kernel_size": 3}, (1, 8, 8, 3)),   # the app's default
+    ("Conv1D", {"filters": 4, "kernel_size": 3}, (1, 16, 1)),
+    ("Conv2DTranspose", {"filters": 2, "kernel_size": 3}, (1, 4, 4, 3)),
+])
+def test_a_narrower_figure_keeps_its_rows_of_panels(name, kwargs, shape):
+    """At the animate page's 880 px the panels take no more rows than at 1000 px (the
+    default: input and output side by side), with smaller cells, and the figure is no
+    wider than asked (a pixel more and Streamlit's chart narrows it: a second draw)."""
+    from app.figures.animation import animation_figure
+    anim = A.animate(LAYER_CLASSES[name](**kwargs), _rng(3).random(shape, np.float32))
+    wide, narrow = (json.loads(animation_figure(anim, max_width=w).to_json())
+                    for w in (1000, 880))
+    assert len(_panel_rows(narrow)) <= len(_panel_rows(wide))
+    if name == "Conv2D":
+        assert [len(r) for r in _panel_rows(narrow)] == [len(r) for r in _panel_rows(wide)]
+    assert narrow["layout"]["width"] <= 880 and wide["layout"]["width"] <= 1000
 
 
 def test_figure_marks_padding_and_taps():

@@ -5,12 +5,15 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
   cell still picks the output whose field is centred nearest to it (and the URL follows).
 - Stack: the feature-map / receptive-field section is a fragment; changing its output cell
   still redraws its caption and figure.
+- Animate at a 1366 × 768 window: the chart fits its column (Streamlit does not narrow it),
+  so a filters change draws it once: Streamlit's second pass changes no DOM node.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from app.pages.animate import COLUMN_PX
 from tests.test_browser import SHOTS, browser, server  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.browser
@@ -53,4 +56,43 @@ def test_stack_fragment_redraws_its_section(server, browser):  # noqa: F811 - fi
     box.press("Enter")
     page.get_by_text("output (3, 8) sees").first.wait_for(timeout=60_000)
     page.get_by_text("input cells that output (3, 8)").first.wait_for(timeout=60_000)
+    page.close()
+
+
+# Counts DOM mutations of the animate chart per Plotly react (Streamlit's chart reacts twice
+# per new spec: the figure, then its JSON copy).
+_REACTS = """() => {
+  window.__reacts = [];
+  const seen = new WeakSet();
+  new MutationObserver(() => document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    if (seen.has(gd) || !gd.on) return;
+    seen.add(gd);
+    let muts = 0;
+    new MutationObserver(r => { muts += r.length; }).observe(gd,
+        {subtree: true, childList: true, attributes: true});
+    gd.on('plotly_react', () => { window.__reacts.push(muts); muts = 0; });
+  })).observe(document, {subtree: true, childList: true});
+}"""
+
+
+def test_animate_chart_fits_its_column_and_is_drawn_once(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.add_init_script(f"({_REACTS})()")
+    page.goto(f"{server}/?view=animate")
+    page.get_by_text("Animate Conv2D").first.wait_for(timeout=120_000)
+    _chart_drawn(page)
+    drawn_w, column_w = page.evaluate(
+        "() => { const gd = document.querySelector('.js-plotly-plot');"
+        " return [gd._fullLayout.width,"
+        " gd.closest('[data-testid=stVerticalBlock]').getBoundingClientRect().width]; }")
+    # as wide as the page made it (not narrowed to the column), and the column holds it
+    assert drawn_w <= COLUMN_PX <= column_w, (drawn_w, column_w)
+    page.evaluate("() => { window.__reacts = []; }")
+    box = page.get_by_label("filters", exact=True)
+    box.fill("8")
+    box.press("Enter")
+    page.wait_for_function("window.__reacts.length >= 2", timeout=60_000)
+    page.wait_for_timeout(500)
+    reacts = page.evaluate("() => window.__reacts")
+    assert reacts[0] > 1000 and reacts[-1] == 0, reacts  # drawn, then nothing to redo
     page.close()

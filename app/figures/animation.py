@@ -333,6 +333,7 @@ def _overlay_scale():
 GAP_PX, TITLE_PX, VGAP_PX = 34.0, 44.0, 16.0  # between panels, above a row, between rows
 MAX_CELL_PX, MIN_CELL_PX = 44.0, 6.0  # MAX_CELL_PX at the normal theme's cell numbers
 MARGIN_LEFT, MARGIN_RIGHT, TITLE_TOP = 34, 16, 70
+KEEP_ROWS = 0.7  # fewer rows of panels win if their cells are at least 0.7 × the largest
 CHAR_EM = 0.53  # average character width, in font sizes
 
 
@@ -402,13 +403,32 @@ def _cell_px(rows: list, avail: float, room_h: float, t: Theme) -> float:
     the theme's cell numbers)."""
     cell = MAX_CELL_PX * t.cell_text / NORMAL.cell_text
     for ps in rows:
-        for _ in range(3):  # the title widths depend on the cell size: iterate
+        for _ in range(100):  # title widths in cells grow as cells shrink: iterate to a fit
             width = sum(_slot_cells(p, cell, t) for p in ps)
-            cell = min(cell, (avail - GAP_PX * (len(ps) - 1)) / width)
+            fit = min(cell, (avail - GAP_PX * (len(ps) - 1)) / width)
+            cell, done = fit, cell - fit < 1e-4  # then the row is < 0.01 px too wide
+            if done:
+                break
     cells_high = sum(_row_cells(ps) for ps in rows)
     cell = min(cell, (room_h - len(rows) * _title_px(t) - VGAP_PX * (len(rows) - 1))
                / max(cells_high, 1))
     return max(cell, MIN_CELL_PX)
+
+
+def _arrangement(panels: list, avail: float, room: float, t: Theme) -> tuple:
+    """``(rows, cell px)``: of the panels wrapped onto rows for each cell size tried, the
+    fewest rows whose cells are at least KEEP_ROWS times the largest cells any arrangement
+    gets; on a tie the panels' own rows (input and output on one, the kernels on the next)
+    before mixed ones, then the larger cells. So a narrower figure keeps its arrangement
+    with smaller cells rather than growing a row (at 880 px, the default Conv2D keeps
+    inputs and output side by side with 24 px cells instead of three rows of 32 px)."""
+    tried = [(rs, _cell_px(rs, avail, room, t), merged) for merged in (False, True)
+             for rs in [wrap_rows(panels, lambda p, px=px: _slot_cells(p, px, t) * px, avail,
+                                  GAP_PX, merged) for px in WRAP_CELL_PX]]
+    largest = max(cell for _, cell, _ in tried)
+    rows, cell, _ = min((c for c in tried if c[1] >= KEEP_ROWS * largest),
+                        key=lambda c: (len(c[0]), c[2], -c[1]))
+    return rows, cell
 
 
 def _grid(panels: list, titles: list, height: Optional[int], bottom: int, max_width: int,
@@ -418,12 +438,7 @@ def _grid(panels: list, titles: list, height: Optional[int], bottom: int, max_wi
     (room for the controls)."""
     avail = max_width - MARGIN_LEFT - MARGIN_RIGHT
     room = max_height - TITLE_TOP - bottom - above
-    # the rows wrapped for the cell size that comes out largest
-    rows, cell = max(((rs, _cell_px(rs, avail, room, t)) for rs in
-                      [wrap_rows(panels, lambda p, px=px: _slot_cells(p, px, t) * px, avail,
-                                 GAP_PX, merged) for merged in (False, True)
-                       for px in WRAP_CELL_PX]),
-                     key=lambda rc: rc[1])
+    rows, cell = _arrangement(panels, avail, room, t)
     plot_w = max(max(sum(_slot_cells(p, cell, t) for p in ps) * cell
                      + GAP_PX * (len(ps) - 1) for ps in rows), min(min_width, avail))
     plot_h = sum(_title_px(t) + _row_cells(ps) * cell for ps in rows) \

@@ -47,6 +47,10 @@ GROWING_SIZES = {1: (8,), 2: (4, 4), 3: (2, 3, 3)}
 MAX_SIZE = 32  # cells per axis the page offers (more when the layer needs more)
 MAX_CHANNELS = 8
 MAX_DEPTH = 4  # layers in the receptive-field stack
+# the animation's width budget (px): the page's column at a 1366 px window is 906 px (889
+# with a 17 px scrollbar); a wider figure is narrowed by Streamlit's chart after its first
+# draw, which redraws all of it once more (~10,000 DOM mutations, 130–270 ms)
+COLUMN_PX = 880
 REDUCE_METHODS = {"resample": "resample the whole input (nearest)", "centre": "centre crop",
                   "corner": "top-left crop",
                   "numbers": "distinct integers 1, 2, 3, … (easy to follow)"}
@@ -440,7 +444,7 @@ def _render_animation(ctx: ViewContext, layer, x_small: np.ndarray, picture) -> 
     fig = animation_figure(anim, filter_index=display, channel=channel,
                            duration=SPEEDS[ss.get("anim_speed", "normal")],
                            active=opening(anim, ss.get("anim_step")),
-                           max_width=1300 if present else 1000,
+                           max_width=1300 if present else COLUMN_PX,
                            max_height=700 if present else 1500, present=present)
     with picture:
         st.plotly_chart(fig, key="anim_chart", width="content", theme=None,
