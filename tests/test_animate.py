@@ -437,7 +437,8 @@ FIGURE_CASES = [
 @pytest.mark.parametrize("name,kwargs,shape,opts", FIGURE_CASES,
                          ids=[c[0] + str(i) for i, c in enumerate(FIGURE_CASES)])
 def test_animation_figure(name, kwargs, shape, opts):
-    from app.figures.animation import SPEEDS, animation_figure
+    from app.figures.animation import animation_figure
+    from app.figures.animation_controls import SPEEDS
     layer = LAYER_CLASSES[name](**kwargs)
     x = _rng(12).standard_normal(shape).astype(np.float32)
     anim = A.animate(layer, x, **opts)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from app import state as S
 from app.figures import animation as F
+from app.figures import animation_controls as C
 from app.figures.gif import GifLabels, animation_gif
 from app.pages import animate as P
 from app.theme import NORMAL, PRESENT
@@ -227,11 +228,11 @@ def test_one_step_control_in_the_browser():
     spec = json.loads(F.animation_figure(anim).to_json())
     menus = spec["layout"]["updatemenus"]
     labels = [[b["label"] for b in m["buttons"]] for m in menus]
-    assert labels == [[F.PLAY, F.PAUSE], [F.BACK, F.FORWARD], list(F.SPEEDS)]
+    assert labels == [[C.PLAY, C.PAUSE], [C.BACK, C.FORWARD], list(C.SPEEDS)]
     # the speed buttons set the Play button's duration in the browser
-    for b, ms in zip(menus[2]["buttons"], F.SPEEDS.values()):
-        assert b["method"] == "relayout" and b["args"] == [F.PLAY_DURATION, ms]
-    assert F.PLAY_DURATION == "updatemenus[0].buttons[0].args[1].frame.duration"
+    for b, ms in zip(menus[2]["buttons"], C.SPEEDS.values()):
+        assert b["method"] == "relayout" and b["args"] == [C.PLAY_DURATION, ms]
+    assert C.PLAY_DURATION == "updatemenus[0].buttons[0].args[1].frame.duration"
     # every frame re-aims step back / forward at its neighbours (and leaves menu 0 alone)
     n = len(spec["frames"])
     for i, fr in enumerate(spec["frames"]):
@@ -312,7 +313,7 @@ def test_page_conv3d_dilation_runs_and_returns_its_url_params():
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["sliders"][0]["active"] == 1  # opens on the first step
     play = spec["layout"]["updatemenus"][0]["buttons"][0]["args"][1]
-    assert play["frame"]["duration"] == F.SPEEDS["fast"]
+    assert play["frame"]["duration"] == C.SPEEDS["fast"]
     returned = at.session_state["returned"]
     assert set(returned) <= set(P.URL_PARAMS)
     assert returned["anim_size"] == "(5, 6, 6)" and returned["anim_speed"] == "fast"

@@ -1,11 +1,12 @@
 """Plotly figures for :mod:`engine.animate`: frames → a ``go.Figure`` that plays in the browser.
 
 Pure functions (no Streamlit): :func:`animation_figure` turns an ``engine.animate.Animation``
-into heatmap panels (input with its padding, kernel, output) whose Plotly frames play
-client-side under one step control (:func:`controls`): play / pause, step back / step
-forward, the speed and a scrubber, all in the browser (the back / forward buttons are
-re-aimed by every frame's layout); :func:`receptive_figure` draws contribution counts of
-every level of a stack. Sizes and colours are :mod:`app.theme`'s (normal screen or
+into heatmap panels (input with its padding, kernel, output; arranged by
+:mod:`app.figures.animation_grid`) whose Plotly frames play client-side under one step
+control (:mod:`app.figures.animation_controls`): play / pause, step back / step forward,
+the speed and a scrubber, all in the browser (the back / forward buttons are re-aimed by
+every frame's layout); :func:`receptive_figure` draws contribution counts of every level
+of a stack. Sizes and colours are :mod:`app.theme`'s (normal screen or
 presentation mode); :func:`kind_panels` is what the GIF export (:mod:`app.figures.gif`)
 draws too.
 
@@ -22,14 +23,16 @@ window in dashed orange, the output cells being written in solid green
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
 import numpy as np
 import plotly.graph_objects as go
 
+from app.figures.animation_controls import SPEEDS, control_size, controls, nav_buttons
+from app.figures.animation_grid import (MARGIN_LEFT, MARGIN_RIGHT, VALUE_SCALE, Panel,
+                                        arrange, axes_layout, figure_layout, placements)
 from app.figures.layout import figure, inline_template
-from app.theme import (COUNTS, DIVERGING, EMPTY_CELL, FILLS, INK, NORMAL, OUTLINES, SEQUENTIAL,
+from app.theme import (COUNTS, DIVERGING, FILLS, INK, NORMAL, OUTLINES, SEQUENTIAL,
                        Theme, line)
 from app.theme import theme as theme_of
 from engine.animate import (
@@ -37,9 +40,6 @@ from engine.animate import (
     ContributionLevels, ConvTaps, Frame, opening_step,
 )
 
-SPEEDS = {"slow": 900, "normal": 450, "fast": 150, "fastest": 40}  # ms per frame
-MAX_TEXT_CELLS = 24  # tick labels on every cell up to this many cells per axis
-WRAP_CELL_PX = (27, 20, 14, 10)  # the cell sizes a row of panels is tried wrapped at
 MAX_CHANNEL_PANELS = 3  # input channels drawn side by side (presentation mode: 1)
 MAX_MID_PANELS = 6
 
@@ -48,7 +48,6 @@ CATEGORY_COLORS = {PAD: FILLS["pad"], STRIDE_ZERO: FILLS["inserted"],
                    OUTPUT_PAD: FILLS["output_pad"], UNUSED: FILLS["unused"], CUT: FILLS["cut"],
                    CROPPED: FILLS["cropped"]}
 CATEGORY_TEXT = {PAD: "0", STRIDE_ZERO: "0", OUTPUT_PAD: "", UNUSED: "", CUT: "", CROPPED: ""}
-VALUE_SCALE = DIVERGING
 SEQUENTIAL_SCALE = SEQUENTIAL
 
 
@@ -98,29 +97,6 @@ def _d3_format(*arrays) -> str:
 
 
 # --------------------------------------------------------------------------- panels
-
-@dataclass
-class _Panel:
-    """One heatmap: ``z`` is one 2-D grid (static) or one per figure frame (dynamic)."""
-
-    title: str
-    row: int
-    z: list  # list of 2-D arrays: length 1 (static) or n_frames
-    zrange: tuple = (-1.0, 1.0)
-    colorscale: object = field(default_factory=lambda: VALUE_SCALE)
-    overlay: Optional[list] = None  # category grids: length 1 or n_frames
-    boxes: Optional[list] = None  # per frame: (n, 2) cells to outline
-    box: str = "tap"  # how they are outlined: a key of app.theme.OUTLINES
-    window: Optional[list] = None  # per frame: (r0, c0, r1, c1) or None
-    window_kind: str = "window"  # how it is outlined: a key of app.theme.OUTLINES
-    col_labels: Optional[list] = None
-    row_labels: Optional[list] = None
-    hover: str = "value"
-
-    @property
-    def shape(self):
-        return np.asarray(self.z[0]).shape
-
 
 def _grid_slices(arr: np.ndarray, rank: int) -> list:
     """A spatial array → list of 2-D grids (1 for rank ≤ 2, one per depth slice for 3-D)."""
@@ -230,7 +206,7 @@ def _tensor_panels(title: str, values_per_frame: list, rank: int, row: int, zran
         name = title if rank < 3 else f"{title} · d={s - off[0]}" if s == 0 else \
             f"d={s - off[0]}"
         h, w = first[s].shape
-        panels.append(_Panel(
+        panels.append(Panel(
             title=name, row=row, z=_blank_printed(z[s], overlays[s]), zrange=zrange,
             colorscale=colorscale,
             overlay=overlays[s], boxes=outlined[s], box=box, window=windows[s],
@@ -248,23 +224,6 @@ def _bbox(cells) -> Optional[tuple]:
 
 
 # --------------------------------------------------------------------------- assembly
-
-def _wrap(text: str, width: int) -> str:
-    """Break each ``<br>``-separated line of a title at spaces to at most ``width`` chars
-    (tags such as ``<b>`` are not counted)."""
-    out = []
-    for part in text.split("<br>"):
-        words, cur, cur_len = part.split(" "), [], 0
-        for word in words:
-            visible = len(word.replace("<b>", "").replace("</b>", ""))
-            if cur and cur_len + 1 + visible > width:
-                out.append(" ".join(cur))
-                cur, cur_len = [], 0
-            cur.append(word)
-            cur_len += visible + (1 if cur_len else 0)
-        out.append(" ".join(cur))
-    return "<br>".join(out)
-
 
 MAX_CELL_OUTLINES = 30  # outline cells one by one up to this many, else their union
 
@@ -328,14 +287,7 @@ def _overlay_scale():
     return scale
 
 
-# --------------------------------------------------------------------------- layout
-
-GAP_PX, TITLE_PX, VGAP_PX = 34.0, 44.0, 16.0  # between panels, above a row, between rows
-MAX_CELL_PX, MIN_CELL_PX = 44.0, 6.0  # MAX_CELL_PX at the normal theme's cell numbers
-MARGIN_LEFT, MARGIN_RIGHT, TITLE_TOP = 34, 16, 70
-KEEP_ROWS = 0.7  # fewer rows of panels win if their cells are at least 0.7 × the largest
-CHAR_EM = 0.53  # average character width, in font sizes
-
+# --------------------------------------------------------------------------- legend
 
 class LegendKey(NamedTuple):
     """One legend entry: a flat fill (``dash`` None, a square) or an outline (a line)."""
@@ -351,168 +303,6 @@ def outline_key(kind: str) -> LegendKey:
     return LegendKey(o.label, o.color, o.dash)
 
 
-@dataclass
-class _Grid:
-    """Where the panels go: ``rows`` of panels, the cell size and the plot area (pixels),
-    the figure's margins (``l``, ``r``, ``t``, ``b``) and the theme."""
-
-    rows: list
-    cell_px: float
-    plot_w: float
-    plot_h: float
-    margin: dict
-    theme: Theme
-
-
-def _title_px(t: Theme) -> float:
-    """Room above a row of panels: their titles and column numbers."""
-    return TITLE_PX + 1.6 * (t.font - NORMAL.font)
-
-
-def _slot_cells(p: _Panel, cell_px: float, t: Theme) -> float:
-    """A panel's width in cells, widened for its title."""
-    return max(p.shape[1], (len(p.title) * CHAR_EM * (t.font - 1) + 4) / cell_px)
-
-
-def _row_cells(ps: list) -> int:
-    return max(p.shape[0] for p in ps)
-
-
-def wrap_rows(panels: list, width_of, avail: float, gap: float, merged: bool = False) -> list:
-    """Panels grouped by their ``row`` (all in one when ``merged``), each group wrapped onto
-    several rows where its panels (``width_of(panel)`` pixels each, ``gap`` apart) are wider
-    than ``avail`` pixels."""
-    rows = []
-    for r in sorted({p.row for p in panels}) if not merged else [None]:
-        cur, used = [], 0.0
-        for p in [p for p in panels if merged or p.row == r]:
-            need = width_of(p) + (gap if cur else 0)
-            if cur and used + need > avail:
-                rows.append(cur)
-                cur, used = [], 0.0
-                need -= gap
-            cur.append(p)
-            used += need
-        rows.append(cur)
-    return rows
-
-
-def _cell_px(rows: list, avail: float, room_h: float, t: Theme) -> float:
-    """The largest cell size at which every row fits ``avail`` pixels wide and all the rows
-    ``room_h`` pixels high (between :data:`MIN_CELL_PX` and :data:`MAX_CELL_PX`, scaled to
-    the theme's cell numbers)."""
-    cell = MAX_CELL_PX * t.cell_text / NORMAL.cell_text
-    for ps in rows:
-        for _ in range(100):  # title widths in cells grow as cells shrink: iterate to a fit
-            width = sum(_slot_cells(p, cell, t) for p in ps)
-            fit = min(cell, (avail - GAP_PX * (len(ps) - 1)) / width)
-            cell, done = fit, cell - fit < 1e-4  # then the row is < 0.01 px too wide
-            if done:
-                break
-    cells_high = sum(_row_cells(ps) for ps in rows)
-    cell = min(cell, (room_h - len(rows) * _title_px(t) - VGAP_PX * (len(rows) - 1))
-               / max(cells_high, 1))
-    return max(cell, MIN_CELL_PX)
-
-
-def _arrangement(panels: list, avail: float, room: float, t: Theme) -> tuple:
-    """``(rows, cell px)``: of the panels wrapped onto rows for each cell size tried, the
-    fewest rows whose cells are at least KEEP_ROWS times the largest cells any arrangement
-    gets; on a tie the panels' own rows (input and output on one, the kernels on the next)
-    before mixed ones, then the larger cells. So a narrower figure keeps its arrangement
-    with smaller cells rather than growing a row (at 880 px, the default Conv2D keeps
-    inputs and output side by side with 24 px cells instead of three rows of 32 px)."""
-    tried = [(rs, _cell_px(rs, avail, room, t), merged) for merged in (False, True)
-             for rs in [wrap_rows(panels, lambda p, px=px: _slot_cells(p, px, t) * px, avail,
-                                  GAP_PX, merged) for px in WRAP_CELL_PX]]
-    largest = max(cell for _, cell, _ in tried)
-    rows, cell, _ = min((c for c in tried if c[1] >= KEEP_ROWS * largest),
-                        key=lambda c: (len(c[0]), c[2], -c[1]))
-    return rows, cell
-
-
-def _grid(panels: list, titles: list, height: Optional[int], bottom: int, max_width: int,
-          max_height: int, t: Theme, min_width: float = 300.0, above: int = 0) -> tuple:
-    """``(_Grid, titles wrapped to the figure's width)``; the plot is at least
-    ``min_width`` pixels wide and has ``above`` pixels between the title and the panels
-    (room for the controls)."""
-    avail = max_width - MARGIN_LEFT - MARGIN_RIGHT
-    room = max_height - TITLE_TOP - bottom - above
-    rows, cell = _arrangement(panels, avail, room, t)
-    plot_w = max(max(sum(_slot_cells(p, cell, t) for p in ps) * cell
-                     + GAP_PX * (len(ps) - 1) for ps in rows), min(min_width, avail))
-    plot_h = sum(_title_px(t) + _row_cells(ps) * cell for ps in rows) \
-        + VGAP_PX * (len(rows) - 1)
-    chars = max(40, int((plot_w + MARGIN_LEFT + MARGIN_RIGHT) / (CHAR_EM * t.title)))
-    titles = [_wrap(text, chars) for text in titles]
-    top = 34 + int(1.3 * t.title) * max(text.count("<br>") + 1 for text in titles) + above
-    fig_h = int(height or (plot_h + top + bottom))
-    margin = {"l": MARGIN_LEFT, "r": MARGIN_RIGHT, "t": top, "b": bottom}
-    return _Grid(rows, cell, plot_w, fig_h - top - bottom, margin, t), titles
-
-
-def _figure_layout(grid: _Grid, title: str, legend: list) -> dict:
-    m, t = grid.margin, grid.theme
-    return {
-        "width": int(grid.plot_w + m["l"] + m["r"]),
-        "height": int(grid.plot_h + m["t"] + m["b"]),
-        "margin": dict(m, autoexpand=False),
-        "plot_bgcolor": EMPTY_CELL, "paper_bgcolor": "white",
-        "font": {"size": t.font, "color": INK},
-        "showlegend": bool(legend),
-        "legend": {"orientation": "h", "x": 0, "y": -8 / grid.plot_h, "yanchor": "top",
-                   "font": {"size": t.font - 2}},
-        "title": {"text": title, "x": 0, "xref": "paper", "xanchor": "left", "y": 1,
-                  "yref": "container", "yanchor": "top", "pad": {"t": 14},
-                  "font": {"size": t.title}},
-        "hoverlabel": {"font": {"size": t.font - 2}},
-    }
-
-
-def _placements(grid: _Grid):
-    """``(panel, axis suffix, x domain, y domain)`` of every panel, rows top down."""
-    cell, n, y_px = grid.cell_px, 0, 0.0
-    for ps in grid.rows:
-        y_px += _title_px(grid.theme)
-        x_px = 0.0
-        for p in ps:
-            n += 1
-            h, w = p.shape
-            left = x_px + (_slot_cells(p, cell, grid.theme) - w) * cell / 2  # under its title
-            x = [max(0.0, left / grid.plot_w), min(1.0, (left + w * cell) / grid.plot_w)]
-            y = [max(0.0, 1 - (y_px + h * cell) / grid.plot_h), min(1.0, 1 - y_px / grid.plot_h)]
-            yield p, "" if n == 1 else str(n), x, y
-            x_px += _slot_cells(p, cell, grid.theme) * cell + GAP_PX
-        y_px += _row_cells(ps) * cell + VGAP_PX
-
-
-def _axes_layout(p: _Panel, sx: str, x: list, y: list, t: Theme) -> dict:
-    """The x and y axes of one panel: domains, ranges (rows top-down), tick labels; ``type``
-    "linear" written out (Plotly writes it back into the figure otherwise)."""
-    h, w = p.shape
-    ticks = {"size": max(9, t.font - 4)}
-    xaxis = {"domain": x, "anchor": f"y{sx}", "showgrid": False, "zeroline": False,
-             "side": "top", "fixedrange": True, "range": [-0.5, w - 0.5], "type": "linear",
-             "constrain": "domain",
-             "title": {"text": p.title, "font": {"size": t.font - 1}, "standoff": 2},
-             "tickfont": ticks}
-    if p.col_labels and w <= MAX_TEXT_CELLS:
-        xaxis.update(tickvals=list(range(w)), ticktext=p.col_labels)
-    if w > 40:
-        xaxis["showticklabels"] = False
-    # scaleanchor keeps cells square when Streamlit narrows the chart; constrain="domain"
-    # on both axes: Plotly then narrows a domain instead of writing its own, rounded range
-    # back into the figure (Streamlit's second draw of the spec would differ: a full redraw)
-    yaxis = {"domain": y, "anchor": f"x{sx}", "showgrid": False, "zeroline": False,
-             "fixedrange": True, "range": [h - 0.5, -0.5], "type": "linear",
-             "scaleanchor": f"x{sx}", "constrain": "domain", "tickfont": ticks}
-    if p.row_labels and h <= MAX_TEXT_CELLS:
-        yaxis.update(tickvals=list(range(h)), ticktext=p.row_labels)
-    if h == 1:
-        yaxis["showticklabels"] = False
-    return {f"xaxis{sx}": xaxis, f"yaxis{sx}": yaxis}
-
-
 # --------------------------------------------------------------------------- traces
 
 def _trace(seq: list, make, base: dict, active: int) -> tuple:
@@ -523,7 +313,7 @@ def _trace(seq: list, make, base: dict, active: int) -> tuple:
     return dict(base, **make(seq[active])), lambda i: make(seq[i])
 
 
-def _hover_cells(p: _Panel) -> list:
+def _hover_cells(p: Panel) -> list:
     h, w = p.shape
     cols = p.col_labels or [str(j) for j in range(w)]
     rows = p.row_labels if p.row_labels and len(p.row_labels) == h else \
@@ -531,7 +321,7 @@ def _hover_cells(p: _Panel) -> list:
     return [[f"[{c}]" if h == 1 else f"[{r}, {c}]" for c in cols] for r in rows]
 
 
-def _heat_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> tuple:
+def _heat_trace(p: Panel, axes: dict, text: Optional[dict], active: int) -> tuple:
     base = {"type": "heatmap", **axes, "colorscale": p.colorscale, "zmin": p.zrange[0],
             "zmax": p.zrange[1], "showscale": False, "xgap": 1, "ygap": 1,
             "hovertemplate": f"%{{customdata}} {p.hover} %{{z:.4g}}<extra>{p.title}</extra>",
@@ -542,7 +332,7 @@ def _heat_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> tup
     return _trace(p.z, lambda z: {"z": _z(z)}, base, active)
 
 
-def _overlay_trace(p: _Panel, axes: dict, text: Optional[dict], active: int) -> tuple:
+def _overlay_trace(p: Panel, axes: dict, text: Optional[dict], active: int) -> tuple:
     base = {"type": "heatmap", **axes, "colorscale": _overlay_scale(), "zmin": 0.5,
             "zmax": 6.5, "showscale": False, "xgap": 1, "ygap": 1, "hoverinfo": "skip",
             "hoverongaps": False}
@@ -572,7 +362,7 @@ def cell_text_size(cell_px: float, t: Theme) -> int:
     return max(7, min(t.cell_text, int(cell_px * 0.38)))
 
 
-def _panel_traces(p: _Panel, sx: str, cell_px: float, show_values: Optional[bool],
+def _panel_traces(p: Panel, sx: str, cell_px: float, show_values: Optional[bool],
                   active: int, t: Theme) -> list:
     """The ``(trace, updater)`` pairs of one panel: values, category overlay, outlined
     cells, dashed window."""
@@ -606,118 +396,6 @@ def _legend_traces(legend: list, t: Theme) -> list:
     return out
 
 
-# --------------------------------------------------------------------------- controls
-
-PLAY, PAUSE = "▶ Play", "❚❚ Pause"
-BACK, FORWARD = "◀ Step back", "Step forward ▶"
-#: Where the Play button's frame duration lives (the speed buttons set it).
-PLAY_DURATION = "updatemenus[0].buttons[0].args[1].frame.duration"
-
-
-def _go(names, ms: int) -> list:
-    """``animate`` args: play ``names`` (None: from the current frame on) at ``ms`` per frame."""
-    return [names, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True,
-                    "transition": {"duration": 0}, "mode": "immediate"}]
-
-
-def _button_px(labels, t: Theme) -> float:
-    """Approximate width of a row of buttons."""
-    return sum(len(label) * 0.66 * t.font + 20 for label in labels)
-
-
-def nav_buttons(i: int, n_frames: int) -> list:
-    """Step back / step forward as seen from figure frame ``i``: every frame's layout
-    re-aims them at its neighbours, so that stepping stays in the browser."""
-    return [{"label": BACK, "method": "animate", "args": _go([str(max(i - 1, 0))], 0)},
-            {"label": FORWARD, "method": "animate",
-             "args": _go([str(min(i + 1, n_frames - 1))], 0)}]
-
-
-class ControlSize(NamedTuple):
-    """The room the step control takes above the plot: ``width`` and ``height`` pixels;
-    ``one_row``: the speed buttons sit on the row of the step buttons."""
-
-    width: float
-    height: int
-    one_row: bool
-
-
-def _button_h(t: Theme) -> int:
-    return int(t.font * 1.2 + 14)
-
-
-def _label_px(t: Theme) -> float:
-    return 0.62 * t.font * 7  # "Speed: "
-
-
-def _slider_h(t: Theme) -> int:
-    return 46 + int(1.5 * t.font)
-
-
-def control_size(t: Theme, avail: float) -> ControlSize:
-    """Play / pause, step back / forward and the speed on one row when ``avail`` pixels
-    allow it, else the speed on a second row; the scrubber under them."""
-    play_w, nav_w = _button_px([PLAY, PAUSE], t), _button_px([BACK, FORWARD], t)
-    speed_w = _label_px(t) + _button_px(SPEEDS, t)
-    one = play_w + nav_w + speed_w + 48
-    one_row = one <= avail
-    height = (1 if one_row else 2) * (_button_h(t) + 8) + _slider_h(t)
-    return ControlSize(one if one_row else max(play_w + nav_w + 24, speed_w), height, one_row)
-
-
-def controls(n_frames: int, active: int, duration: int, t: Theme, grid: _Grid,
-             size: ControlSize) -> tuple:
-    """``(updatemenus, slider, annotations)`` of the one step control, between the title
-    and the panels (visible with the picture on the first screen): menu 0 play / pause,
-    menu 1 step back / step forward (re-aimed by every frame), menu 2 the speed (the
-    closest to ``duration`` active; it sets the Play button's frame duration), a
-    ``Speed:`` label, and the scrubber (``step k / n``) under them."""
-    btn_h, play_w = _button_h(t), _button_px([PLAY, PAUSE], t)
-
-    def paper_y(px_above: float) -> float:  # pixels above the plot area → paper y
-        return 1 + px_above / grid.plot_h
-
-    row_y = paper_y(size.height)
-    speed_y = row_y if size.one_row else paper_y(size.height - btn_h - 8)
-    speed_x = 1.0 if size.one_row else (_label_px(t) + _button_px(SPEEDS, t)) / grid.plot_w
-    row = {"type": "buttons", "direction": "left", "yanchor": "top", "pad": {"t": 0},
-           "font": {"size": t.font}, "showactive": False}
-    speeds = list(SPEEDS.values())
-    menus = [
-        dict(row, x=0.0, y=row_y, xanchor="left",
-             buttons=[{"label": PLAY, "method": "animate", "args": _go(None, duration)},
-                      {"label": PAUSE, "method": "animate", "args": _go([None], 0)}]),
-        dict(row, x=(play_w + 16) / grid.plot_w, y=row_y, xanchor="left",
-             buttons=nav_buttons(active, n_frames)),
-        dict(row, x=speed_x, y=speed_y, xanchor="right", showactive=True,
-             active=min(range(len(speeds)), key=lambda k: abs(speeds[k] - duration)),
-             buttons=[{"label": name, "method": "relayout", "args": [PLAY_DURATION, ms]}
-                      for name, ms in SPEEDS.items()]),
-    ]
-    label = {"text": "Speed:", "xref": "paper", "yref": "paper", "showarrow": False,
-             "x": speed_x - (_button_px(SPEEDS, t) + 14) / grid.plot_w, "xanchor": "right",
-             "y": speed_y, "yanchor": "top", "yshift": -(btn_h - 1.3 * t.font) / 2,
-             "font": {"size": t.font}}
-    slider = _slider(n_frames, active, t, paper_y(_slider_h(t) - 4))
-    return menus, slider, [label]
-
-
-def _slider(n_frames: int, active: int, t: Theme, y: float) -> dict:
-    """The scrubber at paper ``y`` (tick labels hidden beyond 40 frames)."""
-    many = n_frames > 12
-    return {
-        "active": active, "x": 0.0, "len": 1.0, "y": y, "yanchor": "top",
-        "pad": {"t": 0, "b": 0},
-        "currentvalue": {"prefix": "step ", "suffix": f" / {n_frames - 1}",
-                         "font": {"size": t.font, "color": INK}},
-        "ticklen": 0 if many else 4, "minorticklen": 0 if many else 2,
-        "font": {"size": max(9, t.font - 4), "color": "rgba(0,0,0,0)" if many else "#555"},
-        "transition": {"duration": 0},
-        "steps": [{"label": str(i), "method": "animate", "args": _go([str(i)], 0)}
-                  for i in range(n_frames)],
-    }
-
-
 def _frames(traces: list, dynamic: list, titles: list) -> list:
     """One Plotly frame per title, updating the ``dynamic`` ``(trace index, updater)`` and
     re-aiming the step buttons (menu 1; menu 0 stays as it is)."""
@@ -738,12 +416,12 @@ def _assemble(panels: list, titles: list, duration: int, active: int,
     step control (:func:`controls`) when ``with_controls``; ``extra`` traces last."""
     size = control_size(t, max_width - MARGIN_LEFT - MARGIN_RIGHT) if with_controls else None
     bottom = 16 + int(2.2 * t.font) * bool(legend)
-    grid, titles = _grid(panels, titles, height, bottom, max_width, max_height, t,
+    grid, titles = arrange(panels, titles, height, bottom, max_width, max_height, t,
                          size.width if size else 300.0, size.height if size else 0)
-    layout = _figure_layout(grid, titles[min(active, len(titles) - 1)], legend)
+    layout = figure_layout(grid, titles[min(active, len(titles) - 1)], legend)
     traces, dynamic = [], []
-    for p, sx, x, y in _placements(grid):
-        layout.update(_axes_layout(p, sx, x, y, t))
+    for p, sx, x, y in placements(grid):
+        layout.update(axes_layout(p, sx, x, y, t))
         for trace, update in _panel_traces(p, sx, grid.cell_px, show_values, active, t):
             if update is not None:
                 dynamic.append((len(traces), update))
@@ -917,7 +595,7 @@ def _separable_panels(anim: Animation, f: int, chans: list, mids: list) -> list:
                                  f"{j % m.depth_multiplier}", [m.kernel[..., 0, j]], rank, 1,
                                  **_vs(m.kernel))
     pw = m.pointwise_kernel
-    panels.append(_Panel(title=f"pointwise weights → filter {f}", row=3, z=[pw[:, f][None, :]],
+    panels.append(Panel(title=f"pointwise weights → filter {f}", row=3, z=[pw[:, f][None, :]],
                          **_vs(pw), col_labels=[str(i) for i in range(pw.shape[0])],
                          row_labels=[""]))
     return panels

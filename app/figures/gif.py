@@ -18,8 +18,9 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from app.figures.animation import CATEGORY_COLORS, CATEGORY_TEXT, panels_of, wrap_rows
+from app.figures.animation import CATEGORY_COLORS, CATEGORY_TEXT, panels_of
 from app.figures.animation import fmt as cell_fmt
+from app.figures.animation_grid import wrap_rows
 from app import theme as T
 from app.theme import EMPTY_CELL, INK, OUTLINES, Theme, theme
 from engine.animate import Animation

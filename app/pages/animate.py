@@ -30,7 +30,8 @@ import numpy as np
 import streamlit as st
 
 from app.context import ViewContext
-from app.figures.animation import SPEEDS, animation_figure, receptive_figure
+from app.figures.animation import animation_figure, receptive_figure
+from app.figures.animation_controls import SPEEDS
 from app.figures.gif import GifLabels, animation_gif
 from app.state import extra_value
 from engine import animate as A
