@@ -439,12 +439,13 @@ FIGURE_CASES = [
 def test_animation_figure(name, kwargs, shape, opts):
     from app.figures.animation import animation_figure
     from app.figures.animation_controls import SPEEDS
+    from app.figures.animation_grid import COLUMN_PX
     layer = LAYER_CLASSES[name](**kwargs)
     x = _rng(12).standard_normal(shape).astype(np.float32)
     anim = A.animate(layer, x, **opts)
     fig = animation_figure(anim, filter_index=1, channel=0, duration=SPEEDS["fast"], active=2)
     spec = json.loads(fig.to_json())
-    assert spec["layout"]["width"] <= 900  # the default max_width: never a pixel wider
+    assert spec["layout"]["width"] <= COLUMN_PX  # the default max_width: never a pixel wider
     frames = spec["frames"]
     assert len(frames) == len(anim.frames) + 1  # + the empty start frame
     n_traces = len(spec["data"])

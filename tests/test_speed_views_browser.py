@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.pages.animate import COLUMN_PX
+from app.figures.animation_grid import COLUMN_PX
 from tests.test_browser import SHOTS, browser, server  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.browser

@@ -29,8 +29,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.figures.animation_controls import SPEEDS, control_size, controls, nav_buttons
-from app.figures.animation_grid import (MARGIN_LEFT, MARGIN_RIGHT, VALUE_SCALE, Panel,
-                                        arrange, axes_layout, figure_layout, placements)
+from app.figures.animation_grid import (COLUMN_PX, MARGIN_LEFT, MARGIN_RIGHT, VALUE_SCALE,
+                                        Panel, arrange, axes_layout, figure_layout,
+                                        placements)
 from app.figures.layout import figure, inline_template
 from app.theme import (COUNTS, DIVERGING, FILLS, INK, NORMAL, OUTLINES, SEQUENTIAL,
                        Theme, line)
@@ -410,7 +411,7 @@ def _frames(traces: list, dynamic: list, titles: list) -> list:
 
 def _assemble(panels: list, titles: list, duration: int, active: int,
               show_values: Optional[bool], height: Optional[int], legend: list,
-              t: Theme = NORMAL, max_width: int = 900, max_height: int = 1500,
+              t: Theme = NORMAL, max_width: int = COLUMN_PX, max_height: int = 1500,
               with_controls: bool = True, extra: tuple = ()) -> go.Figure:
     """Panels → a figure: ``titles`` (one per frame, ``active`` shown first), with the
     step control (:func:`controls`) when ``with_controls``; ``extra`` traces last."""
@@ -802,7 +803,7 @@ def panels_of(anim: Animation, filter_index: int = 0, channel: int = 0,
 def animation_figure(anim: Animation, filter_index: int = 0, channel: int = 0,
                      duration: int = SPEEDS["normal"], active: Optional[int] = None,
                      show_values: Optional[bool] = None, height: Optional[int] = None,
-                     max_width: int = 900, max_height: int = 1500,
+                     max_width: int = COLUMN_PX, max_height: int = 1500,
                      present: bool = False) -> go.Figure:
     """The animation of ``anim`` as a Plotly figure with frames.
 
@@ -874,7 +875,7 @@ def _pick_targets(first_out: int, n_panels: int, out_shape: tuple) -> list:
 
 
 def receptive_figure(levels: ContributionLevels, names: Optional[list] = None,
-                     show_values: Optional[bool] = None, max_width: int = 900,
+                     show_values: Optional[bool] = None, max_width: int = COLUMN_PX,
                      present: bool = False) -> go.Figure:
     """Contribution counts of every level of a stack (from
     :func:`engine.animate.contribution_levels`): input first, the chosen output cell last.

@@ -20,6 +20,10 @@ from app.theme import DIVERGING, EMPTY_CELL, INK, NORMAL, Theme
 VALUE_SCALE = DIVERGING
 MAX_TEXT_CELLS = 24  # tick labels on every cell up to this many cells per axis
 WRAP_CELL_PX = (27, 20, 14, 10)  # the cell sizes a row of panels is tried wrapped at
+# the default width budget (px): a page's full column at a 1366 px window is 906 px (889
+# with a 17 px scrollbar); a wider figure is narrowed by Streamlit's chart after its first
+# draw, which redraws all of it once more (~10,000 DOM mutations, 130–270 ms)
+COLUMN_PX = 880
 
 
 @dataclass

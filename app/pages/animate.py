@@ -32,6 +32,7 @@ import streamlit as st
 from app.context import ViewContext
 from app.figures.animation import animation_figure, receptive_figure
 from app.figures.animation_controls import SPEEDS
+from app.figures.animation_grid import COLUMN_PX
 from app.figures.gif import GifLabels, animation_gif
 from app.state import extra_value
 from engine import animate as A
@@ -48,10 +49,6 @@ GROWING_SIZES = {1: (8,), 2: (4, 4), 3: (2, 3, 3)}
 MAX_SIZE = 32  # cells per axis the page offers (more when the layer needs more)
 MAX_CHANNELS = 8
 MAX_DEPTH = 4  # layers in the receptive-field stack
-# the animation's width budget (px): the page's column at a 1366 px window is 906 px (889
-# with a 17 px scrollbar); a wider figure is narrowed by Streamlit's chart after its first
-# draw, which redraws all of it once more (~10,000 DOM mutations, 130–270 ms)
-COLUMN_PX = 880
 REDUCE_METHODS = {"resample": "resample the whole input (nearest)", "centre": "centre crop",
                   "corner": "top-left crop",
                   "numbers": "distinct integers 1, 2, 3, … (easy to follow)"}
