@@ -15,6 +15,7 @@ from PIL import Image
 from app import state as S
 from app.context import ViewContext
 from app.figures import png as PNG
+from app import explore_links as EL
 from app.pages import explore
 from engine import shapes
 from engine.geometry import geometry
@@ -79,11 +80,11 @@ def test_breakdowns_sum_to_keras_counts(layer, kw, shape, want):
 
 def test_crop_window_is_the_kept_block():
     g = geometry(LAYER_CLASSES["Cropping2D"](((1, 2), (3, 4))), (1, 16, 16, 3))
-    assert explore.crop_box(g, 2, None) == (1, 3, 13, 11)
+    assert EL.crop_box(g, 2, None) == (1, 3, 13, 11)
     g3 = geometry(LAYER_CLASSES["Cropping3D"](1), (1, 6, 8, 10, 1))
-    assert explore.crop_box(g3, 3, 0) is None and explore.crop_box(g3, 3, 1) == (1, 1, 6, 8)
+    assert EL.crop_box(g3, 3, 0) is None and EL.crop_box(g3, 3, 1) == (1, 1, 6, 8)
     g1 = geometry(LAYER_CLASSES["Cropping1D"]((2, 3)), (1, 20, 2))
-    assert explore.crop_box(g1, 1, None) == (2, 16)
+    assert EL.crop_box(g1, 1, None) == (2, 16)
 
 
 def test_the_page_says_why_3d_depths_are_shown():
@@ -112,9 +113,9 @@ def test_panel_png_decodes_at_its_size(layer, kw, shape):
     ctx = ViewContext(layer, kw, x, weights_mode="init")
     y = ctx.built(x)
     g = ctx.geometry
-    sel = explore.selection_for(g, None)
-    lk = explore.links(g, sel)
-    in_depth, _ = explore.input_depth(g, sel, lk)
+    sel = EL.selection_for(g, None)
+    lk = EL.links(g, sel)
+    in_depth, _ = EL.input_depth(g, sel, lk)
     depth = sel.cell[0] if g.rank == 3 else None
     data = explore.panel_picture(ctx, x[0], np.asarray(y)[0], lk, in_depth, depth)
     img = Image.open(io.BytesIO(data))

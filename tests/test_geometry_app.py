@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from app import compute
 from app import state as S
 from app.context import Selection
-from app.pages import explore
+from app import explore_links as EL
 from engine.geometry import geometry, input_link, output_link
 from engine.layers import LAYER_CLASSES
 from tests.test_keras_conformance import case_for
@@ -59,17 +59,17 @@ def test_explore_links_are_the_geometry(cls_name):
         kwargs, x = case
         layer, g = _layer_and_geometry(cls_name, kwargs, x.shape)
         out_cell = tuple(data.draw(st.integers(0, n - 1)) for n in g.out_spatial)
-        lk = explore.links(g, explore.selection_for(g, Selection("output", out_cell)))
+        lk = EL.links(g, EL.selection_for(g, Selection("output", out_cell)))
         assert lk.sentence == output_link(g, out_cell)
         assert lk.outputs == [out_cell]
         box = g.sources(out_cell)
         assert (_hull(lk.inputs) if lk.inputs else None) == box  # outlined = said
         in_cell = tuple(data.draw(st.integers(0, n - 1)) for n in g.in_spatial)
-        lk = explore.links(g, explore.selection_for(g, Selection("input", in_cell)))
+        lk = EL.links(g, EL.selection_for(g, Selection("input", in_cell)))
         assert lk.sentence == input_link(g, in_cell)
         assert (_hull(lk.outputs) if lk.outputs else None) == g.feeds(in_cell)
         for o in lk.outputs[:8]:  # every output it feeds reads it back
-            assert in_cell in explore.links(g, Selection("output", o)).inputs
+            assert in_cell in EL.links(g, Selection("output", o)).inputs
         assert compute.cost(layer, x.shape).params == g.params
         layer.build(x.shape)
         assert g.params == layer.count_params()
@@ -81,10 +81,10 @@ def test_explore_links_are_the_geometry(cls_name):
 
 def test_selection_is_clamped_and_defaults_to_the_centre():
     g = geometry(LAYER_CLASSES["Conv2D"](2, 3, strides=2), (1, 9, 9, 1))
-    assert explore.selection_for(g, None) == Selection("output", (2, 2))
-    assert explore.selection_for(g, Selection("output", (99, -3))) == Selection("output", (3, 0))
-    assert explore.selection_for(g, Selection("input", (99, 4))) == Selection("input", (8, 4))
-    assert explore.selection_for(g, Selection("output", (1,))) == Selection("output", (2, 2))
+    assert EL.selection_for(g, None) == Selection("output", (2, 2))
+    assert EL.selection_for(g, Selection("output", (99, -3))) == Selection("output", (3, 0))
+    assert EL.selection_for(g, Selection("input", (99, 4))) == Selection("input", (8, 4))
+    assert EL.selection_for(g, Selection("output", (1,))) == Selection("output", (2, 2))
 
 
 def _link_sentences(at: AppTest) -> list[str]:

@@ -14,9 +14,7 @@ output cell it feeds. Which cells those are is the geometry's (:mod:`engine.geom
 
 from __future__ import annotations
 
-import itertools
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -25,11 +23,13 @@ from app import cached, compute, url
 from app import theme as T
 from app.codegen import keras_code
 from app.context import Selection, ViewContext
+from app.explore_links import (CONV_KINDS, Links, crop_box, input_depth, kernel_spatial, links,
+                               marks, plane, selection_for, span)
 from app.figures import explore as F
 from app.figures import png as PNG
 from app.pages import guarded
 from app.presets import kernel_labels
-from engine.geometry import AXIS_SHORT, LayerGeometry, input_link, output_link
+from engine.geometry import AXIS_SHORT, LayerGeometry
 from engine.geometry.explain import (axis_derivations, breakdown_text, channels_text,
                                      mac_terms, param_terms)
 from engine.stack.export import LayerSpec, layer_call
@@ -38,95 +38,6 @@ SLOW_MACS = 300_000_000
 MAX_CHANNELS_SHOWN = 16
 #: URL parameters this view owns (the selected cell, ``cell=``, is the app's).
 URL_PARAMS: tuple[str, ...] = ()
-_CONV_KINDS = ("conv", "separable", "depthwise")
-
-
-# --------------------------------------------------------------------------- links (pure)
-
-@dataclass(frozen=True)
-class Links:
-    """What a selection highlights, in spatial cells of each panel, and the sentence that
-    says it (``Output cell (r, c) reads input rows a–b, columns c–d``)."""
-
-    where: str        # what is selected: "output" or "input"
-    sentence: str
-    inputs: list      # input cells read (output selected), or the selected input cell
-    padded: list      # cells of the padded-input panel (convolutions only)
-    outputs: list     # the selected output cell, or the output cells an input cell feeds
-    taps: list        # kernel taps that read input cells
-    pad_taps: list    # kernel taps that read padding zeros
-
-
-def selection_for(g: LayerGeometry, selection: Selection | None) -> Selection:
-    """``selection`` inside ``g`` (clamped per axis); the centre output cell when there is
-    none or it has another rank."""
-    if selection is None or len(selection.cell) != g.rank:
-        return Selection("output", tuple(n // 2 for n in g.out_spatial))
-    sizes = g.out_spatial if selection.where == "output" else g.in_spatial
-    return Selection(selection.where,
-                     tuple(min(max(int(c), 0), n - 1) for c, n in zip(selection.cell, sizes)))
-
-
-def _output_links(g: LayerGeometry, cell: tuple) -> Links:
-    before = [b for b, _ in compute.padded_pads(g)]
-    inputs, padded, taps, pad_taps = set(), [], [], []
-    for combo in itertools.product(*g.cell_taps(cell)):
-        position = tuple(t.position for t in combo)
-        inside = all(t.inside for t in combo)
-        if inside and all(t.weight != 0 for t in combo):
-            inputs.add(position)
-        if g.kind in _CONV_KINDS:
-            padded.append(tuple(p + b for p, b in zip(position, before)))
-        if combo and combo[0].tap is not None:
-            (taps if inside else pad_taps).append(tuple(t.tap for t in combo))
-    return Links("output", output_link(g, cell), sorted(inputs), padded, [cell], taps, pad_taps)
-
-
-def _input_links(g: LayerGeometry, cell: tuple) -> Links:
-    before = [b for b, _ in compute.padded_pads(g)]
-    outputs, taps = [], []
-    for combo in itertools.product(*(op.feeds(i) for op, i in zip(g.axes, cell))):
-        outputs.append(tuple(o for o, _ in combo))
-        if combo[0][1] is not None:
-            taps.append(tuple(t for _, t in combo))
-    padded = [tuple(i + b for i, b in zip(cell, before))] if g.kind in _CONV_KINDS else []
-    return Links("input", input_link(g, cell), [cell], padded, outputs, taps, [])
-
-
-def links(g: LayerGeometry, selection: Selection) -> Links:
-    """The cells and taps that ``selection`` (inside ``g``) links, and the sentence."""
-    if selection.where == "output":
-        return _output_links(g, selection.cell)
-    return _input_links(g, selection.cell)
-
-
-def plane(cells, rank: int, depth: int | None = None) -> list:
-    """N-d cells → (row, col) cells of the shown 2-D plane (1-D: (0, i); 3-D: those at
-    ``depth``)."""
-    if rank == 1:
-        return [(0, c[0]) for c in cells]
-    if rank == 2:
-        return [tuple(c) for c in cells]
-    return [(c[1], c[2]) for c in cells if c[0] == depth]
-
-
-def kernel_spatial(kind: str, layer, weights, ch: int):
-    """The spatial kernel behind output channel ``ch`` (input channel 0) and its label."""
-    w = weights[0]
-    if kind == "conv":
-        f = ch % w.shape[-1]
-        g = f // (w.shape[-1] // layer.groups)
-        return w[..., 0, f], f"kernel[..., 0, {f}] (filter {f}, group {g}, input channel 0)"
-    if kind == "depthwise":
-        m = w.shape[-1]
-        c, mm = divmod(ch % (w.shape[-2] * m), m)
-        return w[..., c, mm], f"depthwise kernel[..., {c}, {mm}] (input channel {c})"
-    if kind == "separable":
-        m = w.shape[-1]
-        return w[..., 0, ch % m], (f"depthwise_kernel[..., 0, {ch % m}] (then a 1×1 pointwise "
-                                   f"kernel {tuple(weights[1].shape)} mixes channels)")
-    f = ch % w.shape[-2]
-    return w[..., f, 0], f"kernel[..., {f}, 0] (filter {f}, input channel 0)"
 
 
 # --------------------------------------------------------------------------- selection state
@@ -333,50 +244,11 @@ def _controls(ctx: ViewContext) -> tuple[int, Selection, int | None]:
     return b, sel, depth
 
 
-def _span(values: list, word: str) -> str:
-    """``depth 2`` or ``depths 2–4``."""
-    return f"{word} {values[0]}" if values[0] == values[-1] else (
-        f"{word}s {values[0]}–{values[-1]}")
-
-
-def input_depth(g: LayerGeometry, sel: Selection, lk: Links) -> tuple[int | None, str]:
-    """The input depth slice shown (3-D) and a sentence saying why: the selected input
-    cell's, or the middle of the depths the selected output cell reads."""
-    if g.rank != 3:
-        return None, ""
-    if sel.where == "input":
-        return sel.cell[0], ""
-    depths = sorted({c[0] for c in lk.inputs})
-    if depths:
-        mid = depths[len(depths) // 2]
-        return mid, (f"Output cell {sel.cell} reads input {_span(depths, 'depth')}; the input "
-                     f"panel shows depth {mid}.")
-    return min(sel.cell[0], g.in_spatial[0] - 1), ""
-
-
-def _marks(lk: Links) -> tuple[str, str]:
-    """Outline kinds (input side, output side): what the selected output cell reads and the
-    cell itself, or the selected input cell and the output cells it feeds."""
-    return ("read", "selected") if lk.where == "output" else ("selected", "fed")
-
-
 def _first_channels(shown: np.ndarray) -> tuple[np.ndarray, str]:
     """An image panel's values: RGB or one channel as they are, else channel 0 (and say so)."""
     if shown.shape[-1] in (1, 3):
         return shown, ""
     return shown[..., :1], f"Showing input channel 0 of {shown.shape[-1]}."
-
-
-def crop_box(g: LayerGeometry, rank: int, depth) -> tuple | None:
-    """The window a Cropping layer keeps, in the shown plane: ``(first, last)`` (1-D),
-    ``(r0, c0, r1, c1)`` (2-D, 3-D at ``depth``; ``None`` when that depth is cropped)."""
-    kept = [(-b, n - 1 + a) for (b, a), n in zip(g.pads, g.in_spatial)]
-    if rank == 1:
-        return kept[0]
-    if rank == 3 and not kept[0][0] <= depth <= kept[0][1]:
-        return None
-    (r0, r1), (c0, c1) = kept[-2:]
-    return (r0, c0, r1, c1)
 
 
 def _input_boxes(ctx: ViewContext, in_depth) -> dict:
@@ -390,7 +262,7 @@ def _input_boxes(ctx: ViewContext, in_depth) -> dict:
 def _input_panel(ctx: ViewContext, item: np.ndarray, lk: Links, in_depth, why: str) -> None:
     rank, t = ctx.rank, _theme()
     title = f"Input {tuple(ctx.x.shape)}"
-    highlights = {_marks(lk)[0]: plane(lk.inputs, rank, in_depth)}
+    highlights = {marks(lk)[0]: plane(lk.inputs, rank, in_depth)}
     boxes = _input_boxes(ctx, in_depth)
     if rank == 1:
         fig = F.signal_figure(item, title, highlights=highlights, boxes=boxes, t=t)
@@ -422,7 +294,7 @@ def _conv_padded_panel(ctx: ViewContext, item, lk: Links, in_depth) -> None:
     padded = np.pad(item, list(pads) + [(0, 0)])
     title = f"Padded input<br>{tuple(padded.shape)}"
     depth = None if rank < 3 else in_depth + pads[0][0]
-    highlights = {_marks(lk)[0]: plane(lk.padded, rank, depth)}
+    highlights = {marks(lk)[0]: plane(lk.padded, rank, depth)}
     if rank == 1:
         area = (pads[0][0], pads[0][0] + g.in_spatial[0] - 1)
         fig = F.signal_figure(padded, title, highlights=highlights, boxes={"area": area}, t=t)
@@ -459,7 +331,7 @@ def _middle_panel(ctx: ViewContext, item, lk: Links, in_depth) -> None:
     """What the layer does to the input before the kernel: padding, zero insertion,
     cropping window or upsampling method (the kernel, or that there is none, below)."""
     kind, layer = ctx.kind, ctx.layer
-    if kind in _CONV_KINDS:
+    if kind in CONV_KINDS:
         _conv_padded_panel(ctx, item, lk, in_depth)
     elif kind == "transpose":
         _transpose_panel(ctx, item, in_depth)
@@ -514,7 +386,7 @@ def _output_panel(ctx: ViewContext, out_item: np.ndarray, lk: Links, depth) -> N
     title = f"Output {shape}" + (f"<br>depth {depth}" if rank == 3 else "")
     named = _channel_names(ctx, min(n_ch, MAX_CHANNELS_SHOWN))
     names = [short for short, _ in named]
-    highlights = {_marks(lk)[1]: plane(lk.outputs, rank, depth)}
+    highlights = {marks(lk)[1]: plane(lk.outputs, rank, depth)}
     if rank == 1:
         fig = F.signal_figure(out_item[:, :MAX_CHANNELS_SHOWN], title, names=names,
                               highlights=highlights, t=t)
@@ -534,7 +406,7 @@ def _output_panel(ctx: ViewContext, out_item: np.ndarray, lk: Links, depth) -> N
     if rank == 3 and lk.where == "input":
         ds = sorted({o[0] for o in lk.outputs})
         if ds and depth not in ds:
-            notes.append(f"Input cell {lk.inputs[0]} feeds output {_span(ds, 'depth')}; "
+            notes.append(f"Input cell {lk.inputs[0]} feeds output {span(ds, 'depth')}; "
                          "move the depth slider to see them.")
     st.caption(" ".join(notes))
 
@@ -594,7 +466,7 @@ def png_panels(ctx: ViewContext, item, out_item, lk: Links, in_depth, depth,
     if crop is not None:
         boxes["crop"] = (0, crop[0], 0, crop[1]) if rank == 1 else crop
     if read is not None:
-        boxes[_marks(lk)[0]] = read
+        boxes[marks(lk)[0]] = read
     panels = [PNG.Panel(plane2d(shown_in, d_in), f"Input {tuple(ctx.x.shape)}", boxes)]
     if ctx.weights:
         k, _ = kernel_spatial(ctx.kind, ctx.layer, ctx.weights, ch)
@@ -605,7 +477,7 @@ def png_panels(ctx: ViewContext, item, out_item, lk: Links, in_depth, depth,
     out = plane2d(out_item[..., ch:ch + 1], depth)
     sel = hull(plane(lk.outputs, rank, depth))
     panels.append(PNG.Panel(out, f"Output {g.out_shape} · channel {ch}",
-                            {_marks(lk)[1]: sel} if sel else {},
+                            {marks(lk)[1]: sel} if sel else {},
                             diverging=bool(out.min() < 0 < out.max())))
     return panels
 
