@@ -182,24 +182,25 @@ class Probe:
             self.page.wait_for_timeout(100)
         raise TimeoutError("the page kept changing")
 
-    def open(self, url: str, ready: str) -> float:
-        """Seconds from navigation start to the settled page (:meth:`first_picture`: to the
-        first chart)."""
+    def _navigate(self, url: str, ready: str, drawn: str) -> None:
+        """Go to ``url`` with the DOM-mutation clock installed; wait until ``ready`` is on
+        screen and the JavaScript condition ``drawn`` holds."""
         self.page.add_init_script(f"({_OBSERVER})()")
         self.page.goto(url)
         self.page.get_by_text(ready).first.wait_for(timeout=120_000)
-        self.page.wait_for_function(
-            "document.querySelectorAll('.stPlotlyChart .main-svg, .stCode').length > 0",
-            timeout=120_000)
+        self.page.wait_for_function(drawn, timeout=120_000)
+
+    def open(self, url: str, ready: str) -> float:
+        """Seconds from navigation start to the settled page (:meth:`first_picture`: to the
+        first chart)."""
+        self._navigate(url, ready,
+                       "document.querySelectorAll('.stPlotlyChart .main-svg, .stCode').length > 0")
         return self.settle() / 1000.0
 
     def open_first(self, url: str, ready: str) -> float:
         """Seconds from navigation start to the first chart drawn, once ``ready`` is on
         screen and a chart drawn (nothing waits for the page to settle)."""
-        self.page.add_init_script(f"({_OBSERVER})()")
-        self.page.goto(url)
-        self.page.get_by_text(ready).first.wait_for(timeout=120_000)
-        self.page.wait_for_function("window.__first !== null", timeout=120_000)
+        self._navigate(url, ready, "window.__first !== null")
         return self.first_picture()
 
     def first_picture(self) -> float | None:
