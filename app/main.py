@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from app import cached, compute, state as S, url, widgets as W  # noqa: E402
+from app import cached, compute, state as S, theme as T, url, widgets as W  # noqa: E402
 from app.context import Selection, ViewContext  # noqa: E402
 from app.pages import animate, explore, guard, learn, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
@@ -531,6 +531,7 @@ def main() -> None:
     _init_session()
     ss = st.session_state
     ss[url.FULL_RUN] = True        # a view's fragment reruns sync the URL themselves
+    st.html(T.PAGE_CSS)
     try:
         state, x, input_label, input_error, slots = _sidebar(ss)
         _header(state)

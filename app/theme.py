@@ -81,13 +81,20 @@ class Theme:
     min_cell_px: int = 22   # cells narrower than this get no number
     outline_width: float = 2.0
     panel_height: int = 300
-    kernel_width: int = 160  # the kernel panel's fixed width (Streamlit's charts: ≥ 150 px)
+    #: The kernel panel's fixed width: Streamlit's least chart width, within its column
+    #: from a 1280 px window up (152 px there).
+    kernel_width: int = 150
+    #: The receptive map's fixed width: within its column from a 1280 px window up (484 px
+    #: there, 535.6 at 1366); its cells are square and its height fixed, so a wider column
+    #: would only add blank space. A chart that fills a column of fractional width is drawn
+    #: twice by Streamlit (first without a width, then with it: ~940 DOM nodes again).
+    map_width: int = 480
     present: bool = False   # presentation mode
 
 
 NORMAL = Theme()
 PRESENT = Theme(font=20, title=22, cell_text=16, min_cell_px=34, outline_width=4.0,
-                panel_height=390, kernel_width=210, present=True)
+                panel_height=390, kernel_width=210, map_width=660, present=True)
 
 
 
@@ -105,6 +112,16 @@ def line(kind: str, t: Theme = NORMAL) -> dict:
 #: Line colours of channels, in order: Plotly's default sequence, set explicitly so that a
 #: figure without a template (app.figures.layout.figure) keeps them.
 LINE_COLOURS = tuple(plotly_colors.qualitative.Plotly)
+
+
+#: The page's one style rule (``st.html`` sends a style-only block to Streamlit's event
+#: container: it takes no space). Every block's width is rounded down to a whole pixel: a
+#: chart that fills its column first draws at the width Plotly reads from CSS ("261.328px")
+#: and then Streamlit hands it the column's exact width (261.328125) — a different layout,
+#: so Plotly drew the whole chart again (600–1,060 DOM nodes) at most window widths (1280,
+#: 1920, …; not at 1366, where Explore's columns happen to be whole pixels).
+PAGE_CSS = ('<style>[data-testid="stVerticalBlock"]'
+            ' { width: round(down, 100%, 1px) !important; }</style>')
 
 
 def figure_style(t: Theme = NORMAL) -> dict:

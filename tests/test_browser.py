@@ -114,7 +114,8 @@ def test_shared_link_then_change_an_argument(server, browser):
     charts = page.locator(".stPlotlyChart")
     out = charts.nth(charts.count() - 1)
     out.scroll_into_view_if_needed()
-    bb = out.bounding_box()
+    plot = out.locator(".nsewdrag").first        # the plot area: the maps, square cells
+    bb = plot.bounding_box()
     x, y = bb["x"] + bb["width"] * 0.06, bb["y"] + bb["height"] * 0.12
     page.mouse.move(x, y)
     page.mouse.click(x, y)
@@ -124,7 +125,7 @@ def test_shared_link_then_change_an_argument(server, browser):
     page.wait_for_url("**cell=**", timeout=30_000)
     # a map in the grid's last column (4 of 8 maps per row): its channel's kernel is shown
     _charts_drawn(page)
-    bb = out.bounding_box()
+    bb = plot.bounding_box()
     x, y = bb["x"] + bb["width"] * 0.9, bb["y"] + bb["height"] * 0.65
     page.mouse.move(x, y)
     page.mouse.click(x, y)

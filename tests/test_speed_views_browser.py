@@ -5,14 +5,16 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
   cell still picks the output whose field is centred nearest to it (and the URL follows).
 - Stack: the feature-map / receptive-field section is a fragment; changing its output cell
   still redraws its caption and figure.
-- Animate at a 1366 × 768 window: the chart fits its column (Streamlit does not narrow it),
-  so a filters change draws it once: Streamlit's second pass changes no DOM node.
+- Animate at a 1366 × 768 window, the receptive map at 1280 and 1366, Explore's charts at
+  1280, 1366 and 1920: each chart fits its column (Streamlit does not narrow it), so a
+  change draws it once: Streamlit's second pass changes no DOM node.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from app import theme as T
 from app.figures.animation_grid import COLUMN_PX
 from tests.test_browser import SHOTS, browser, server  # noqa: F401 - pytest fixtures
 
@@ -59,8 +61,10 @@ def test_stack_fragment_redraws_its_section(server, browser):  # noqa: F811 - fi
     page.close()
 
 
-# Counts DOM mutations of the animate chart per Plotly react (Streamlit's chart reacts twice
-# per new spec: the figure, then its JSON copy).
+# Counts DOM mutations per Plotly react of every chart, as [chart's Streamlit key (its
+# place on the page when it has none), mutations] (Streamlit's chart reacts twice per new
+# spec: the figure, then its copy with Streamlit's width and modes; a new spec is a new chart
+# element: Streamlit's id hashes it).
 _REACTS = """() => {
   window.__reacts = [];
   const seen = new WeakSet();
@@ -68,11 +72,39 @@ _REACTS = """() => {
     if (seen.has(gd) || !gd.on) return;
     seen.add(gd);
     let muts = 0;
-    new MutationObserver(r => { muts += r.length; }).observe(gd,
-        {subtree: true, childList: true, attributes: true});
-    gd.on('plotly_react', () => { window.__reacts.push(muts); muts = 0; });
+    const watch = new MutationObserver(r => { muts += r.length; });
+    watch.observe(gd, {subtree: true, childList: true, attributes: true, characterData: true});
+    gd.on('plotly_react', () => {    // takeRecords: two reacts may run in one task
+      muts += watch.takeRecords().length;
+      const keyed = gd.closest('[class*="st-key-"]');
+      const key = keyed ? keyed.className.match(/st-key-(\\S+)/)[1]
+                        : [...document.querySelectorAll('.js-plotly-plot')].indexOf(gd);
+      window.__reacts.push([key, muts]);
+      muts = 0; });
   })).observe(document, {subtree: true, childList: true});
 }"""
+
+#: At most this many DOM nodes change in a pass with nothing to redo (Plotly sometimes
+#: touches one); a redraw changes hundreds.
+_NOTHING = 10
+
+#: The first chart's drawn width and the width of the column that holds it (px).
+_WIDTHS = """() => { const gd = document.querySelector('.js-plotly-plot');
+  return [gd._fullLayout.width,
+          gd.closest('[data-testid=stVerticalBlock]').getBoundingClientRect().width]; }"""
+
+
+def _reacts_after(page, change, done: str = "window.__reacts.length >= 2") -> dict:
+    """``{chart's key: [DOM mutations per Plotly react]}`` caused by ``change()``, once
+    the JavaScript condition ``done`` holds and the page is quiet."""
+    page.evaluate("() => { window.__reacts = []; }")
+    change()
+    page.wait_for_function(done, timeout=60_000)
+    page.wait_for_timeout(1500)
+    reacts = {}
+    for place, muts in page.evaluate("() => window.__reacts"):
+        reacts.setdefault(place, []).append(muts)
+    return reacts
 
 
 def test_animate_chart_fits_its_column_and_is_drawn_once(server, browser):  # noqa: F811
@@ -81,18 +113,52 @@ def test_animate_chart_fits_its_column_and_is_drawn_once(server, browser):  # no
     page.goto(f"{server}/?view=animate")
     page.get_by_text("Animate Conv2D").first.wait_for(timeout=120_000)
     _chart_drawn(page)
-    drawn_w, column_w = page.evaluate(
-        "() => { const gd = document.querySelector('.js-plotly-plot');"
-        " return [gd._fullLayout.width,"
-        " gd.closest('[data-testid=stVerticalBlock]').getBoundingClientRect().width]; }")
+    drawn_w, column_w = page.evaluate(_WIDTHS)
     # as wide as the page made it (not narrowed to the column), and the column holds it
     assert drawn_w <= COLUMN_PX <= column_w, (drawn_w, column_w)
-    page.evaluate("() => { window.__reacts = []; }")
     box = page.get_by_label("filters", exact=True)
-    box.fill("8")
-    box.press("Enter")
-    page.wait_for_function("window.__reacts.length >= 2", timeout=60_000)
-    page.wait_for_timeout(500)
-    reacts = page.evaluate("() => window.__reacts")
-    assert reacts[0] > 1000 and reacts[-1] == 0, reacts  # drawn, then nothing to redo
+    reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")))["anim_chart"]
+    assert reacts[0] > 1000 and reacts[-1] < _NOTHING, reacts  # drawn, then nothing to redo
+    page.close()
+
+
+@pytest.mark.parametrize("window", [1280, 1366])
+def test_receptive_map_fits_its_column_and_is_drawn_once(server, browser, window):  # noqa: F811
+    """The receptive map has a fixed whole-pixel width that its column (484 px at 1280,
+    535.6 at 1366) holds: Streamlit gives it that width at once, so a click on another
+    output draws the new map once (a map filling the fractional column was drawn twice:
+    ~940 DOM nodes more)."""
+    page = browser.new_page(viewport={"width": window, "height": 768})
+    page.add_init_script(f"({_REACTS})()")
+    page.goto(f"{server}/?view=receptive&rf_pos=(95,127)")
+    page.get_by_text("Output position").first.wait_for(timeout=120_000)
+    _chart_drawn(page)
+    drawn_w, column_w = page.evaluate(_WIDTHS)
+    assert drawn_w == T.NORMAL.map_width <= column_w, (drawn_w, column_w)
+    area = page.locator(".stPlotlyChart").first.locator(".nsewdrag").first.bounding_box()
+    x, y = area["x"] + area["width"] * 0.2, area["y"] + area["height"] * 0.2
+    page.mouse.move(x, y)
+    reacts = _reacts_after(page, lambda: page.mouse.click(x, y),
+                           "!location.search.includes('rf_pos=%2895')")["rf_plot"]
+    # the new map drawn, then Streamlit's second pass finds nothing to redo
+    assert len(reacts) >= 2 and reacts[-1] < _NOTHING, reacts
+    page.close()
+
+
+@pytest.mark.parametrize("window", [1280, 1366, 1920])
+def test_explore_charts_are_drawn_once(server, browser, window):  # noqa: F811 - fixtures
+    """A filters change in Explore redraws the kernel and output charts once at common
+    window widths: the page rounds every block to whole pixels (``app.theme.PAGE_CSS``), the
+    kernel panel fits its column, the output grid keeps square cells without growing its
+    ranges — otherwise Streamlit's second pass redrew them (600–1,060 DOM nodes each)."""
+    page = browser.new_page(viewport={"width": window, "height": 768})
+    page.add_init_script(f"({_REACTS})()")
+    page.goto(f"{server}/")
+    page.get_by_text("Output shape:").first.wait_for(timeout=120_000)
+    _chart_drawn(page, 3)
+    box = page.get_by_label("filters", exact=True)
+    reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")),
+                           "window.__reacts.filter(r => r[0] === 'ex-out_fig').length >= 2")
+    assert all(r[-1] < _NOTHING for r in reacts.values()), reacts
+    assert len(reacts.get("ex-k_fig", [])) >= 2 and len(reacts["ex-out_fig"]) >= 2, reacts
     page.close()

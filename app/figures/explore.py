@@ -457,7 +457,7 @@ def _grid_ticks(g: Grid, t: T.Theme) -> dict:
             text += [f"{v:g}" for v in ticks]
     return dict(tickmode="array", tickvals=vals, ticktext=text, showgrid=False,
                 zeroline=False, ticks="outside", range=[-0.5, g.size[1] - 0.5],
-                constrain="range", tickfont=dict(size=t.font - 2, color=T.INK))
+                constrain="domain", tickfont=dict(size=t.font - 2, color=T.INK))
 
 
 def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
@@ -467,9 +467,10 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
     in one picture per colour scale (:func:`_grid_images`) with one click layer
     (:func:`grid_clicks`): at most four traces for any number of maps; one colour scale for all (``shared``, with its colour bar) or one per
     map. ``highlights`` (cells of one map) are outlined on every map. Column numbers only
-    under the bottom row (hover says row, column and value); the plot area fills the panel
-    (square cells: the ranges grow) and a click anywhere in it selects the nearest cell of
-    the nearest map (:func:`grid_pick`)."""
+    under the bottom row (hover says row, column and value); cells stay square by narrowing
+    the plot area (``constrain="domain"``: grown ranges would be written back into the
+    browser's layout and make Streamlit's second pass redraw the chart) and a click anywhere
+    in it selects the nearest cell of the nearest map (:func:`grid_pick`)."""
     n, h, w = maps.shape
     g = Grid.plan(n, h, w, max_cols, t)
     step = g.step
@@ -492,7 +493,7 @@ def grid_figure(maps: np.ndarray, titles: list, shared: bool = True,
     layout = _layout(title, t, shapes, height, annotations=notes, hoverdistance=-1,
                      xaxis=_grid_ticks(g, t),
                      yaxis=dict(range=[g.size[0] - 0.5, -0.5 - g.gap_y], scaleanchor="x",
-                                constrain="range", showgrid=False, zeroline=False,
+                                constrain="domain", showgrid=False, zeroline=False,
                                 showticklabels=False, ticks=""))
     layout["margin"] = dict(_margins(t), t=(t.title + 16 if title else 0) + 10,
                             b=3 * t.font + 10)

@@ -153,7 +153,7 @@ def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
     ranges = _zoom(mask, theory, cmap.shape) if zoom else [(-0.5, h - 0.5), (-0.5, w - 0.5)]
     traces.append(_click_targets(ranges, cmap.shape, axis_names))
     return (traces, shapes, dict(title=axis_names[-1], constrain="domain", range=list(ranges[1])),
-            dict(autorange=False, scaleanchor="x", title=axis_names[-2],
+            dict(autorange=False, scaleanchor="x", constrain="domain", title=axis_names[-2],
                  range=[ranges[0][1], ranges[0][0]]))
 
 
@@ -190,7 +190,7 @@ def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
     for axis in (xaxis, yaxis):
         axis.update(automargin=True, tickfont=dict(size=t.font - 2, color=T.INK),
                     title=dict(text=axis["title"], font=dict(size=t.font)))
-    layout = dict(title=dict(text=title), height=t.panel_height + 120,
+    layout = dict(title=dict(text=title), width=t.map_width, height=t.panel_height + 120,
                   margin=_margins(cmap, yaxis, t),
                   legend=dict(orientation="h", x=0, y=1, yanchor="bottom",
                               font=dict(size=t.font)),

@@ -338,11 +338,12 @@ def _field_section(ctx, plan, table, index, weights, use_x, names):
         d = st.slider("input depth slice", 0, plan.input_spatial[0] - 1, key="rf_depth")
         fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names, clickable=False,
                            t=t)
-        st.plotly_chart(fig, key="rf_plot3", theme=None, config={"displaylogo": False})
+        st.plotly_chart(fig, key="rf_plot3", theme=None, width="content",
+                        config={"displaylogo": False})
     else:
         zoom = st.toggle("Zoom on the field", value=True, key="rf_zoom")
         fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom, t=t)
-        st.plotly_chart(fig, key="rf_plot", theme=None,
+        st.plotly_chart(fig, key="rf_plot", theme=None, width="content",
                         on_select=lambda: _on_click(rank, table, plan.output_spatial),
                         selection_mode="points", config={"displaylogo": False})
     st.markdown(words[0].upper() + words[1:])
