@@ -508,6 +508,36 @@ def test_figure_marks_padding_and_taps():
     assert lines and any(len(t["x"]) == 9 * 6 for t in lines)  # 9 outlined taps
 
 
+@pytest.mark.parametrize("present, images", [(False, False), (True, False), (False, True)],
+                         ids=["normal", "present", "images"])
+@pytest.mark.parametrize("name,kwargs,shape,opts", FIGURE_CASES,
+                         ids=[c[0] + str(i) for i, c in enumerate(FIGURE_CASES)])
+def test_animation_spec_is_what_validation_sends(name, kwargs, shape, opts, present, images):
+    """Animation figures go to the browser unvalidated (``_fast_figure``): Plotly's full
+    validation of the same spec — traces, layout, every frame — accepts it and sends the same
+    (tests/test_figure_specs.py's check: a skipped coercion, e.g. a colour-scale name or
+    ``font_size``, would differ). ``images``: non-negative inputs (a photo), drawn with the
+    sequential scale instead of the diverging one."""
+    import plotly.graph_objects as go
+    from app.figures.animation import animation_figure
+    from tests.test_figure_specs import _sent
+    layer = LAYER_CLASSES[name](**kwargs)
+    x = _rng(12).standard_normal(shape).astype(np.float32)
+    anim = A.animate(layer, np.abs(x) if images else x, **opts)
+    fig = animation_figure(anim, filter_index=0, channel=0, active=1, present=present)
+    assert _sent(fig) == _sent(go.Figure(fig.to_dict()))
+
+
+def test_receptive_figure_is_what_validation_sends():
+    import plotly.graph_objects as go
+    from app.figures.animation import receptive_figure
+    from engine.layers import Conv2D
+    from tests.test_figure_specs import _sent
+    fig = receptive_figure(A.contribution_levels([Conv2D(1, 3), Conv2D(1, 3)], (1, 7, 7, 1),
+                                                 (1, 2)))
+    assert _sent(fig) == _sent(go.Figure(fig.to_dict()))
+
+
 def test_receptive_figure_has_click_targets():
     from app.figures.animation import receptive_figure
     from engine.layers import Conv2D

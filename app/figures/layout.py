@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import re
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 
 
@@ -117,6 +119,18 @@ class ExactFigure(go.Figure):
 #: Layout keys of a template that create a subplot of their own: written into a layout only
 #: when it has that subplot already.
 _SUBPLOTS = re.compile(r"^(polar|ternary|scene|geo|mapbox|map|smith)\d*$")
+
+
+@functools.lru_cache(maxsize=1)
+def _default_template_json() -> str:
+    return json.dumps(pio.templates[pio.templates.default].to_plotly_json())
+
+
+def default_template() -> dict:
+    """A fresh copy of Plotly's default template (``plotly``) as a plain dict: what
+    ``go.Figure`` puts into ``layout.template``, for :func:`inline_template` (parsed from
+    its JSON: ~0.3 ms, a quarter of a ``copy.deepcopy``)."""
+    return json.loads(_default_template_json())
 
 
 def inline_template(spec: dict) -> dict:
