@@ -22,23 +22,15 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from app import cached, compute, state as S, theme as T, url, widgets as W  # noqa: E402
+from app import cached, compute, state as S, url, widgets as W  # noqa: E402
+from app import sidebar_input as INPUT  # noqa: E402
 from app.context import Selection, ViewContext  # noqa: E402
 from app.pages import animate, explore, guard, learn, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
-from engine import io as eio  # noqa: E402
 from engine import shapes  # noqa: E402
-from engine.geometry import AXIS_SHORT  # noqa: E402
 from engine.layers import LAYER_CLASSES  # noqa: E402
 
-SOURCES = {"sample": "Shipped sample", "synthetic": "Synthetic (choose a shape)",
-           "upload": "Upload a file", "camera": "Camera", "mic": "Microphone"}
-#: Per rank, the file types the uploader accepts: engine.io's extensions, without the dot.
-UPLOAD_TYPES = {rank: [e.lstrip(".") for e in exts] for rank, exts in (
-    (1, eio.SIGNAL_EXTENSIONS), (2, eio.IMAGE_EXTENSIONS), (3, eio.VOLUME_EXTENSIONS))}
-UPLOAD_LABELS = {1: "Signal", 2: "Image", 3: "Volume"}
 PAGES = {"explore": explore, "animate": animate, "receptive": receptive, "stack": stack}
-DEFAULT_SYNTHETIC = {1: (1, 128, 2), 2: (1, 64, 64, 3), 3: (1, 16, 32, 32, 1)}
 
 
 # --------------------------------------------------------------------------- session seeding
@@ -56,7 +48,7 @@ def _seed_from_state(state: S.AppState) -> None:
         ss["in.shape"] = S.format_literal(tuple(state.input_shape))
     else:
         ss["in.source"] = "sample"
-        ss["in.shape"] = S.format_literal(DEFAULT_SYNTHETIC[rank])
+        ss["in.shape"] = S.format_literal(INPUT.DEFAULT_SYNTHETIC[rank])
     ss["in.sample"] = state.sample or S.DEFAULT_SAMPLE[rank]
     ss["in.color"] = state.color
     ss["in.resize"] = state.size is not None
@@ -110,7 +102,7 @@ def _switch_layer(new: str, old: str | None = None) -> None:
         if ss.get("in.source") in ("upload", "camera", "mic"):
             ss["in.source"] = "sample"
         ss["in.sample"] = S.DEFAULT_SAMPLE[rank]
-        ss["in.shape"] = S.format_literal(DEFAULT_SYNTHETIC[rank])
+        ss["in.shape"] = S.format_literal(INPUT.DEFAULT_SYNTHETIC[rank])
         ss["in.resize"] = False
         ss["in.size"] = None
         ss["w.kernel"] = None
@@ -139,137 +131,6 @@ def sidebar_layer() -> str:
                      on_change=_on_layer_change)
     ss["_layer_prev"] = ss["layer"]
     return ss["layer"]
-
-
-def sidebar_input(layer: str, data_format: str):
-    """Input widgets → (x or None, label, error or None, state fields)."""
-    ss = st.session_state
-    rank = S.rank_of(layer)
-    sb = st.sidebar
-    sb.header("Input")
-    sources = ["sample", "synthetic", "upload"] + (["camera"] if rank == 2 else []) + (
-        ["mic"] if rank == 1 else [])
-    if ss.get("in.source") not in sources:
-        ss["in.source"] = "sample"
-    source = sb.radio("Source", sources, key="in.source", format_func=SOURCES.get,
-                      horizontal=True)
-    fields = {"sample": None, "input_shape": None, "color": "auto", "size": None, "batch": 1}
-    base, label, key, meta = None, "", None, {}
-    err = None
-    try:
-        if source == "synthetic":
-            text = sb.text_input("input_shape (batch first, in data_format)", key="in.shape",
-                                 help="e.g. (1, 64, 64, 3) for channels_last 2D; values are "
-                                      "smooth waves plus a bright box.")
-            try:
-                shape = S.parse_literal(text)
-            except ValueError as exc:
-                raise eio.InputError(str(exc)) from None
-            if (not isinstance(shape, tuple) or len(shape) != rank + 2
-                    or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in shape)):
-                raise eio.InputError(f"input_shape must be {rank + 2} positive integers, batch "
-                                     f"first, e.g. {S.format_literal(DEFAULT_SYNTHETIC[rank])}.")
-            fields["input_shape"] = shape
-            x = cached.synthetic_input(shape, data_format)
-            return x, f"synthetic {shape}", None, fields
-        if source == "sample":
-            names = [n for n, s in S.SAMPLES.items() if s.rank == rank]
-            if ss.get("in.sample") not in names:
-                ss["in.sample"] = S.DEFAULT_SAMPLE[rank]
-            name = sb.selectbox("Sample", names, key="in.sample",
-                                format_func=lambda n: S.SAMPLES[n].label)
-            base, meta = cached.sample_array(name)
-            label, key = f"sample: {name}", ("sample", name)
-            fields["sample"] = name
-        elif source == "upload":
-            up = sb.file_uploader(
-                f"{UPLOAD_LABELS[rank]} ({', '.join(t.upper() for t in UPLOAD_TYPES[rank])})",
-                type=UPLOAD_TYPES[rank], key="in.upload")
-            if up is None:
-                sb.info("Choose a file; until then the default sample is used.")
-            else:
-                data = up.getvalue()
-                base, meta = cached.upload_array(data, up.name, rank)
-                label, key = f"upload: {up.name}", ("upload", up.name, len(data))
-                ss["last_upload"] = (base, meta, label, key)
-            if base is None and ss.get("last_upload") and ss["last_upload"][0].ndim == rank + 1:
-                base, meta, label, key = ss["last_upload"]
-        elif source == "camera":
-            pic = sb.camera_input("Take a picture", key="in.camera")
-            if pic is not None:
-                data = pic.getvalue()
-                base, meta = cached.upload_array(data, "camera.jpg", rank)
-                label, key = "camera", ("camera", hash(data))
-        elif source == "mic":
-            rec = sb.audio_input("Record a sound", key="in.mic", sample_rate=8000)
-            if rec is not None:
-                data = rec.getvalue()
-                base, meta = cached.upload_array(data, "recording.wav", rank)
-                label, key = "microphone", ("mic", hash(data))
-    except eio.InputError as exc:
-        err = str(exc)
-        sb.error(err)
-    if base is None:
-        base, meta = cached.sample_array(S.DEFAULT_SAMPLE[rank])
-        label, key = f"sample: {S.DEFAULT_SAMPLE[rank]}", ("sample", S.DEFAULT_SAMPLE[rank])
-    # colour, size, batch
-    if meta.get("kind") in ("image", "volume"):
-        color = sb.radio("Colour", S.COLOR_MODES, key="in.color", horizontal=True,
-                         format_func={"auto": "as loaded", "rgb": "RGB",
-                                      "gray": "grayscale"}.get)
-    else:
-        color = "auto"
-    spatial = tuple(base.shape[:-1])
-    size = None
-    if sb.checkbox("Resize", key="in.resize",
-                   help="Resize the spatial axes (bilinear; box-averaged when shrinking)."):
-        cur = ss.get("in.size") or spatial
-        if len(cur) != rank:
-            cur = spatial
-        cols = sb.columns(rank)
-        vals = []
-        for i, c in enumerate(cols):
-            k = f"in.size.{i}"
-            if k not in ss:
-                ss[k] = min(max(int(cur[i]), 1), S.MAX_SIZE)
-            vals.append(int(c.number_input(f"{AXIS_SHORT[rank][i]}", min_value=1,
-                                           max_value=S.MAX_SIZE, step=1, key=k)))
-        size = tuple(vals)
-        ss["in.size"] = size
-    else:
-        for i in range(3):
-            ss.pop(f"in.size.{i}", None)
-    batch = int(sb.number_input("Batch size", min_value=1, max_value=S.MAX_BATCH, step=1,
-                                key="in.batch",
-                                help="Items after the first are flipped / shifted copies."))
-    fields.update(color=color, size=size, batch=batch)
-    try:
-        x = cached.prepared(key, base, rank, color, size, batch, data_format)
-    except eio.InputError as exc:
-        # over the input budget (or a bad size): shrink to the largest size that fits
-        c = base.shape[-1]
-        per_cell = batch * (1 if color == "gray" else (3 if color == "rgb" and c == 1 else c))
-        fit = compute.fit_size(spatial, per_cell)
-        if size is None:
-            sb.info(f"This input ({' × '.join(map(str, spatial))}, batch {batch}) is larger "
-                    f"than the server's budget of {compute.MAX_INPUT_ELEMENTS:,} values, so it "
-                    f"is shown downscaled to {' × '.join(map(str, fit))}. Keras would compute "
-                    "the same layer at full size, only slower.")
-        else:
-            sb.error(str(exc))
-            err = err or str(exc)
-        try:
-            x = cached.prepared(key, base, rank, color, None if fit == spatial else fit, batch,
-                                data_format)
-            # an automatic fit stays out of the URL (a link does not carry uploads)
-            fields["size"] = None if size is None or fit == spatial else fit
-        except eio.InputError as exc2:  # should not happen: fall back to the default sample
-            err = err or str(exc2)
-            base, meta = cached.sample_array(S.DEFAULT_SAMPLE[rank])
-            x = cached.prepared(("sample", S.DEFAULT_SAMPLE[rank]), base, rank, "auto", None, 1,
-                                data_format)
-            fields.update(size=None, batch=1, color="auto")
-    return x, label, err, fields
 
 
 def sidebar_weights(layer: str, args: dict) -> tuple[str, object]:
@@ -508,7 +369,7 @@ def _sidebar(ss) -> tuple[S.AppState, np.ndarray, str, str | None, dict]:
         data_format = shapes.standardize_data_format(args.get("data_format"))
     except ValueError:
         data_format = "channels_last"
-    x, input_label, input_error, fields = sidebar_input(layer, data_format)
+    x, input_label, input_error, fields = INPUT.sidebar_input(layer, data_format)
     mode, custom = sidebar_weights(layer, args) if S.has_weights(layer) else ("init", None)
     with st.sidebar:
         if S.has_weights(layer):
@@ -531,7 +392,14 @@ def main() -> None:
     _init_session()
     ss = st.session_state
     ss[url.FULL_RUN] = True        # a view's fragment reruns sync the URL themselves
-    st.html(T.PAGE_CSS)
+    # The page's one style rule (a style-only st.html goes to Streamlit's event container:
+    # it takes no space): every block's width rounded down to a whole pixel. A chart that
+    # fills its column first draws at the width Plotly reads from CSS ("261.328px"), then
+    # Streamlit hands it the column's exact width (261.328125) — a different layout, and
+    # Plotly drew the whole chart again (600–1,060 DOM nodes) at most window widths (1280,
+    # 1920, …; not at 1366, where Explore's columns happen to be whole pixels).
+    st.html('<style>[data-testid="stVerticalBlock"]'
+            ' { width: round(down, 100%, 1px) !important; }</style>')
     try:
         state, x, input_label, input_error, slots = _sidebar(ss)
         _header(state)

@@ -114,16 +114,6 @@ def line(kind: str, t: Theme = NORMAL) -> dict:
 LINE_COLOURS = tuple(plotly_colors.qualitative.Plotly)
 
 
-#: The page's one style rule (``st.html`` sends a style-only block to Streamlit's event
-#: container: it takes no space). Every block's width is rounded down to a whole pixel: a
-#: chart that fills its column first draws at the width Plotly reads from CSS ("261.328px")
-#: and then Streamlit hands it the column's exact width (261.328125) — a different layout,
-#: so Plotly drew the whole chart again (600–1,060 DOM nodes) at most window widths (1280,
-#: 1920, …; not at 1366, where Explore's columns happen to be whole pixels).
-PAGE_CSS = ('<style>[data-testid="stVerticalBlock"]'
-            ' { width: round(down, 100%, 1px) !important; }</style>')
-
-
 def figure_style(t: Theme = NORMAL) -> dict:
     """Plotly layout arguments every figure shares: white background, black text in the
     theme's sizes, the channel line colours."""

@@ -6,7 +6,9 @@ on: ``eval`` / ``exec`` / ``compile`` / ``__import__`` / ``breakpoint``; importi
 ``os.system`` / ``os.popen`` / ``os.exec*`` / ``os.spawn*``; any call passing
 ``allow_pickle=True``; ``shell=True``; ``yaml.load``, ``pandas.read_pickle``, ``torch.load``;
 ``importlib.import_module`` of a name that does not start with a fixed package prefix; and
-HTML rendered unescaped (``unsafe_allow_html=True``, ``st.html``, ``components.html``).
+HTML rendered unescaped (``unsafe_allow_html=True``, ``st.html``, ``components.html``) —
+except ``st.html`` of one plain string literal (the page's fixed style rule, written in the
+source: no user text can reach it).
 URL values and pasted code are read with ``ast.literal_eval`` / ``ast.parse`` only.
 """
 
@@ -54,6 +56,12 @@ def _constant_prefix(node) -> str | None:
     return None
 
 
+def _literal_only(call: ast.Call) -> bool:
+    """A call whose only argument is a plain string literal (no f-string, no name)."""
+    return (len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str))
+
+
 def problems(source: str, filename: str) -> list:
     tree = ast.parse(source, filename)
     found = []
@@ -76,6 +84,8 @@ def problems(source: str, filename: str) -> list:
             name = _dotted(func)
             if len(name) >= 2:
                 tail = name[-2:]
+                if tail == ("st", "html") and _literal_only(node):
+                    continue
                 if tail in BANNED_ATTRS or any(tail[0] == m and tail[1].startswith(p)
                                                for m, p in BANNED_ATTR_PREFIXES):
                     bad(node, ".".join(name) + "()")
@@ -109,7 +119,8 @@ def test_no_code_execution_or_unpickling(path):
     "from pickle import loads", "import subprocess", "os.system('ls')", "os.popen('ls')",
     "np.load(f, allow_pickle=True)", "run(cmd, shell=True)", "st.markdown(s, unsafe_allow_html=True)",
     "yaml.load(s)", "pd.read_pickle(p)", "importlib.import_module(name)", "os.execvp('x', [])",
-    "import dill", "st.html(s)", "np.load(f, allow_pickle=flag)",
+    "import dill", "st.html(s)", "np.load(f, allow_pickle=flag)", "st.html(f'<b>{s}</b>')",
+    "st.html('<style>' + s + '</style>')", "st.html('<p>', unsafe_allow_javascript=True)",
 ])
 def test_the_scanner_catches(snippet):
     assert problems(snippet, "snippet.py"), snippet
@@ -118,7 +129,7 @@ def test_the_scanner_catches(snippet):
 @pytest.mark.parametrize("snippet", [
     "ast.literal_eval(s)", "np.load(f, allow_pickle=False)", "re.compile('x')",
     "importlib.import_module(f'app.pages.{view}')", "model.compile(loss='mse')",
-    "st.markdown(s)", "np.save(b, a, allow_pickle=False)",
+    "st.markdown(s)", "np.save(b, a, allow_pickle=False)", "st.html('<style>p {}</style>')",
 ])
 def test_the_scanner_allows(snippet):
     assert problems(snippet, "snippet.py") == []

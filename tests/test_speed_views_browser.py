@@ -148,9 +148,9 @@ def test_receptive_map_fits_its_column_and_is_drawn_once(server, browser, window
 @pytest.mark.parametrize("window", [1280, 1366, 1920])
 def test_explore_charts_are_drawn_once(server, browser, window):  # noqa: F811 - fixtures
     """A filters change in Explore redraws the kernel and output charts once at common
-    window widths: the page rounds every block to whole pixels (``app.theme.PAGE_CSS``), the
-    kernel panel fits its column, the output grid keeps square cells without growing its
-    ranges — otherwise Streamlit's second pass redrew them (600–1,060 DOM nodes each)."""
+    window widths: the page rounds every block to whole pixels (app/main.py's style rule),
+    the kernel panel fits its column, the output grid keeps square cells without growing
+    its ranges — otherwise Streamlit's second pass redrew them (600–1,060 DOM nodes each)."""
     page = browser.new_page(viewport={"width": window, "height": 768})
     page.add_init_script(f"({_REACTS})()")
     page.goto(f"{server}/")
