@@ -3,7 +3,7 @@
 Every GIF frame is one step of the animation: on top the layer as its line of Keras code,
 the input and output shapes, ``step k / n`` and the step's caption in words (from
 :mod:`engine.animate`); below, the same panels the Plotly figure shows
-(:func:`app.figures.animation.panels_of`: input with its padding, kernel, output), in the
+(:func:`app.figures.animation_panels.panels_of`: input with its padding, kernel, output), in the
 theme's colours and outline styles (:mod:`app.theme`), values written in the cells when they
 are large enough.
 """
@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from app.figures.animation import CATEGORY_COLORS, CATEGORY_TEXT, panels_of
-from app.figures.animation import fmt as cell_fmt
+from app.figures.animation_panels import CATEGORY_COLORS, CATEGORY_TEXT, panels_of
+from app.figures.animation_panels import fmt as cell_fmt
 from app.figures.animation_grid import wrap_rows
 from app import theme as T
 from app.theme import EMPTY_CELL, INK, OUTLINES, Theme, theme
