@@ -37,13 +37,13 @@ def sidebar_input(layer: str, data_format: str):
     if source == "synthetic":
         try:
             shape = _synthetic_shape(rank)
+            x = cached.synthetic_input(shape, data_format)   # refuses one over the budget
         except eio.InputError as exc:
             sb.error(str(exc))
             loaded, err = None, str(exc)
         else:
             fields["input_shape"] = shape
-            return (cached.synthetic_input(shape, data_format), f"synthetic {shape}", None,
-                    fields)
+            return x, f"synthetic {shape}", None, fields
     else:
         loaded, err = _loaded(source, rank)
     base, meta, label, key, fields["sample"] = loaded or _sample(S.DEFAULT_SAMPLE[rank])
