@@ -93,8 +93,10 @@ def figure(spec: dict) -> ExactFigure:
     make every draw a full one: the builders write them so) and, for a chart shown with
     ``on_select``, the modes Streamlit would set (:data:`SELECTABLE`). Measured in chromium.
     Streamlit's chart also sets ``layout.width`` to its column's width after the first draw:
-    free when the column is a whole (or half) number of pixels, a full redraw when it is not
-    (Plotly's autosize rounds it, e.g. 535.594 vs 535.59375)."""
+    free when the column is a whole number of pixels, a full redraw when it is not (Plotly
+    read "261.328px" from CSS, then gets 261.328125): the page rounds every block down to a
+    whole pixel (the style rule in ``app/main.py``); and free only if the chart did not grow
+    its ranges to keep cells square (Plotly writes them back: use ``constrain="domain"``)."""
     spec["layout"]["datarevision"] = 1
     return ExactFigure(spec)
 
