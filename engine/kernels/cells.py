@@ -188,27 +188,45 @@ def conv_cells(x5, out, wt, bt, *, runoff, rl, base_d, base_h, run, groups, nfb,
     nfb: groups and blocks of 16 filters per group; threads: for :func:`shape`. Raises
     ValueError on arguments that do not fit together (nothing is indexed unchecked then).
     """
-    n_batch, in_d, in_h, in_w, n_ch = x5.shape
+    check_arguments("conv_cells", x5, out, wt, bt, runoff=runoff, rl=rl, base_d=base_d,
+                    base_h=base_h, run=run, groups=groups, nfb=nfb, raw=raw, block=BLOCK)
+    n_filters = out.shape[-1]
+    fpc, panel, chunk, rpc = shape(rl, runoff.shape[0], out.size // n_filters, groups * nfb,
+                                   threads)
+    dims = dims_of(x5, out, groups=groups, nfb=nfb, raw=raw, fpc=fpc, panel=panel,
+                   chunk=chunk, rpc=rpc, rl=rl)
+    _conv_cells(x5.reshape(-1), runoff, wt.reshape(-1), bt.reshape(-1), out.reshape(-1),
+                base_d, base_h, run, dims)
+
+
+def check_arguments(name, x5, out, wt, bt, *, runoff, rl, base_d, base_h, run, groups, nfb,
+                    raw, block):
+    """Raise ValueError (prefixed ``name``) unless the arguments of :func:`conv_cells` (or
+    a kernel taking the same, in register blocks of ``block`` cells) fit together."""
+    n_batch, _, _, _, n_ch = x5.shape
     _, out_d, out_h, out_w, n_filters = out.shape
     n_taps = runoff.shape[0] * rl
     cg, fg = n_ch // groups, n_filters // groups
-    ws = n_filters if raw else LANES
     arrays = (x5, out, wt, bt)
     if not all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrays):
-        raise ValueError("conv_cells: x5, out, wt and bt must be C-contiguous float32")
+        raise ValueError(f"{name}: x5, out, wt and bt must be C-contiguous float32")
     if (out.shape[0] != n_batch or base_d.shape[0] != out_d or base_h.shape[0] != out_h
-            or tuple(run[:3]) != (0, 1, out_w) or n_batch * out_d * out_h * out_w < BLOCK
+            or tuple(run[:3]) != (0, 1, out_w) or n_batch * out_d * out_h * out_w < block
             or n_taps % cg or fg * groups != n_filters or -(-fg // LANES) != nfb):
-        raise ValueError("conv_cells: output, index arrays and filter blocks do not match")
+        raise ValueError(f"{name}: output, index arrays and filter blocks do not match")
     if wt.size != (n_taps * n_filters if raw else groups * nfb * n_taps * LANES) or (
             bt.size != groups * nfb * LANES):
-        raise ValueError("conv_cells: weights or bias of the wrong size")
-    fpc, panel, chunk, rpc = shape(rl, runoff.shape[0], out.size // n_filters, groups * nfb,
-                                   threads)
-    dims = np.array([n_batch, in_d, in_h, in_w, n_ch, out_d, out_h, out_w, n_filters, groups,
-                     cg, fg, nfb, ws, raw, fpc, panel, chunk, rpc, rl], np.int64)
-    _conv_cells(x5.reshape(-1), runoff, wt.reshape(-1), bt.reshape(-1), out.reshape(-1),
-                base_d, base_h, run, dims)
+        raise ValueError(f"{name}: weights or bias of the wrong size")
+
+
+def dims_of(x5, out, *, groups, nfb, raw, fpc, panel, chunk, rpc, rl):
+    """The ``dims`` array of :func:`_conv_cells` (int64: shapes, then the work's shape)."""
+    n_batch, in_d, in_h, in_w, n_ch = x5.shape
+    _, out_d, out_h, out_w, n_filters = out.shape
+    ws = n_filters if raw else LANES
+    return np.array([n_batch, in_d, in_h, in_w, n_ch, out_d, out_h, out_w, n_filters, groups,
+                     n_ch // groups, n_filters // groups, nfb, ws, raw, fpc, panel, chunk, rpc,
+                     rl], np.int64)
 
 
 def applies(plan, out_shape, batch, nfb):
@@ -223,20 +241,25 @@ def applies(plan, out_shape, batch, nfb):
             and batch * out_shape[0] * out_shape[1] * out_shape[2] >= BLOCK)
 
 
-def shape(rl, n_runs, cells, nfbt, threads):
+def shape(rl, n_runs, cells, nfbt, threads, *, block=BLOCK, unit=2, l1_bytes=None,
+          panel_cells=None):
     """(fpc, panel, chunk, rpc): filter blocks per work item, cells per item, taps per chunk
-    and runs per chunk. A chunk's input for a block of 8 cells fits L1_INPUT_BYTES: whole
-    runs of ``rl`` taps (``rpc`` of them) where one fits, else a run cut in equal chunks (a
-    chunk never crosses a run); a filter chunk's weights for one chunk of taps (64 bytes
-    per filter block and tap) fit L2_WEIGHT_BYTES; panels of PANEL_CELLS cells, cut down
-    (to multiples of BLOCK) while there are fewer than 2 items per thread."""
-    cap = max(1, L1_INPUT_BYTES // (4 * BLOCK))  # taps per chunk
+    and runs per chunk. A chunk's input for a block of ``block`` cells fits ``l1_bytes``
+    (default L1_INPUT_BYTES): whole runs of ``rl`` taps (``rpc`` of them) where one fits,
+    else a run cut in equal chunks (a chunk never crosses a run); a filter chunk's weights
+    for one chunk of taps (64 bytes per filter block and tap) fit L2_WEIGHT_BYTES, in whole
+    register blocks of ``unit`` filter blocks (2: pairs); panels of ``panel_cells``
+    (default PANEL_CELLS) cells, cut down (to multiples of ``block``) while there are
+    fewer than 2 items per thread."""
+    l1_bytes = L1_INPUT_BYTES if l1_bytes is None else l1_bytes
+    panel_cells = PANEL_CELLS if panel_cells is None else panel_cells
+    cap = max(1, l1_bytes // (4 * block))  # taps per chunk
     rpc = max(1, min(n_runs, cap // rl))
     chunk = rl if rpc > 1 else -(-rl // -(-rl // cap))
-    fpc = max(2, min(nfbt, L2_WEIGHT_BYTES // (chunk * rpc * 4 * LANES)))
-    fpc = nfbt if fpc >= nfbt else fpc - fpc % 2  # whole pairs
+    fpc = max(unit, min(nfbt, L2_WEIGHT_BYTES // (chunk * rpc * 4 * LANES)))
+    fpc = nfbt if fpc >= nfbt else fpc - fpc % unit  # whole register blocks
     nfc = -(-nfbt // fpc)
-    panel = max(BLOCK, min(PANEL_CELLS, -(-cells // BLOCK) * BLOCK))
-    while panel > BLOCK and nfc * max(1, cells // panel) < 2 * threads:
-        panel = max(BLOCK, -(-(panel // 2) // BLOCK) * BLOCK)
+    panel = max(block, min(panel_cells, -(-cells // block) * block))
+    while panel > block and nfc * max(1, cells // panel) < 2 * threads:
+        panel = max(block, -(-(panel // 2) // block) * block)
     return fpc, panel, chunk, rpc

@@ -48,8 +48,9 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   register blocks run on the copy wherever every cell has all taps in runs of consecutive
   offsets — also unpadded ones such as 1×1: cell-blocked (:mod:`engine.kernels.cells`: per
   block of 8 consecutive output cells, across row ends, its input kept in L1 while every
-  filter block's weights stream from L2) where a group has at least two blocks of 16
-  filters, else tap-blocked (:mod:`engine.kernels.tiled`: per chunk of taps whose
+  filter block's weights stream from L2; in blocks of 4 cells × 64 filters,
+  :mod:`engine.kernels.quads`, where every group has a multiple of 64 filters) where a group
+  has at least two blocks of 16 filters, else tap-blocked (:mod:`engine.kernels.tiled`: per chunk of taps whose
   weights fit L1, over a band of output rows, running sums in the output) — and
   :func:`_conv_filters` otherwise.
 - ``"packed"``: padded, and rows shorter than PACK_BELOW cells (small maps deep in a
@@ -91,7 +92,7 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from engine.kernels import axes, budget, cells, gemm, narrow, tiled
+from engine.kernels import axes, budget, cells, gemm, narrow, quads, tiled
 from engine.kernels.blocks import _store8, _taps8, _taps8x2, _taps8x2_linear
 from engine.kernels.rows import _row_item, _segment
 from engine.kernels import simd as V
@@ -110,6 +111,8 @@ FILTER_CHUNK = 2  # blocks of 16 filters per chunk (one 8 × 32 register block)
 LINEAR_MIN = 16  # shortest run of consecutive tap offsets the row kernel loops over as such
 TILED = True  # serve full-tap row convolutions with engine.kernels.tiled
 CELLS = True  # ... or with engine.kernels.cells first, where it applies
+QUADS = True  # ... in 4 × 64 blocks (engine.kernels.quads) where groups have quads of blocks
+QUADS_IN_PLACE = True  # ... reading the unpadded input (no padded copy)
 NARROW = True  # serve the long runs of row convolutions with engine.kernels.narrow
 
 
@@ -692,15 +695,29 @@ def _segments(rows, longest):
     return seg, max(1, -(-longest // seg))
 
 
+def _padded_geometry(shape, extents, pads, strides, transposed):
+    """The shape of an input of ``shape`` (N, D, H, W, C) zero-padded by ``extents``
+    (``(before, after)`` per axis), and the pads for it. Its index ``i`` is the original
+    ``i − before``: the conv base ``o·s − pad`` moves by ``before`` when pad shrinks by
+    ``before``; the transposed base ``(o + pad) div s`` when pad grows by ``before·s``, which
+    leaves the phases alone."""
+    sizes = tuple(n + b + a for n, (b, a) in zip(shape[1:4], extents))
+    moved = tuple(p + b * s if transposed else p - b
+                  for p, (b, _), s in zip(pads, extents, strides))
+    return (shape[0],) + sizes + (shape[4],), moved
+
+
 def _pad_input(x5, extents, pads, strides, transposed):
     """Zero-pad ``x5`` by ``extents`` (``(before, after)`` per axis) → (padded input, pads
-    for it). Its index ``i`` is the original ``i − before``: the conv base ``o·s − pad``
-    moves by ``before`` when pad shrinks by ``before``; the transposed base
-    ``(o + pad) div s`` when pad grows by ``before·s``, which leaves the phases alone."""
+    for it; see :func:`_padded_geometry`)."""
     if not any(b or a for b, a in extents):
         return x5, pads
-    sizes = tuple(n + b + a for n, (b, a) in zip(x5.shape[1:4], extents))
-    shape = (x5.shape[0],) + sizes + (x5.shape[4],)
+    shape, moved = _padded_geometry(x5.shape, extents, pads, strides, transposed)
+    return _padded_copy(x5, extents, shape), moved
+
+
+def _padded_copy(x5, extents, shape):
+    """``x5`` zero-padded by ``extents`` into a new array of ``shape``."""
     if 4 * math.prod(shape) < PAD_PARALLEL_BYTES:  # small: not worth a parallel launch
         xp = np.zeros(shape, np.float32)
         xp[(slice(None),) + tuple(slice(b, b + n)
@@ -708,9 +725,7 @@ def _pad_input(x5, extents, pads, strides, transposed):
     else:
         xp = np.empty(shape, np.float32)
         _pad_copy(x5, xp, extents[0][0], extents[1][0], extents[2][0])
-    moved = tuple(p + b * s if transposed else p - b
-                  for p, (b, _), s in zip(pads, extents, strides))
-    return xp, moved
+    return xp
 
 
 @jit(parallel=True)
@@ -749,9 +764,11 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     cg, fg = n_taps // (kernel[0] * kernel[1] * kernel[2]), n_filters // groups
     # many taps per cell ("filters-padded", "packed"): trimming taps at the borders would
     # leave long single-cell runs there; a padded copy of the input is cheap next to the
-    # arithmetic (unless it would multiply the taps computed, see working_memory)
-    x5, pads = _pad_input(x5, extents, pads, strides, transposed)
-    n_batch, in_d, in_h, in_w, n_ch = x5.shape
+    # arithmetic (unless it would multiply the taps computed, see working_memory). The
+    # plan is the padded input's; the quad kernel reads the padding as zeros, no copy
+    unpadded = x5
+    padded_shape, pads = _padded_geometry(x5.shape, extents, pads, strides, transposed)
+    n_batch, in_d, in_h, in_w, n_ch = padded_shape
     plan = _plan((in_d, in_h, in_w), kernel, cg, strides, dilation, pads, out_shape,
                  transposed, n_ch)
     nfb = -(-fg // LANES)
@@ -759,6 +776,9 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     cell_taps = (tiled.tap_runs(plan) if CELLS and not packed_path
                  and cells.applies(plan, out_shape, n_batch, nfb) else None)
     cells_path = cell_taps is not None
+    quads_path = cells_path and QUADS and quads.applies(fg)
+    if padded_shape != x5.shape and not (quads_path and QUADS_IN_PLACE and not transposed):
+        x5 = _padded_copy(x5, extents, padded_shape)
     # the (taps, F) weight matrix as it is, when its rows are in tap-table order and either
     # it has 16 columns (then it is the packed form), fewer (one group), or the packed
     # and cell-blocked kernels read each weight about once per panel of cells (packing
@@ -782,6 +802,13 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     out = np.empty((n_batch,) + tuple(out_shape) + (n_filters,), np.float32)
     if packed_path:
         _packed_conv(x5, wt, ws, raw, bt, out, plan, cg, fg, nfb, groups)
+        return out
+    if quads_path:
+        quads.conv_quads(x5, out, wt, bt, runoff=cell_taps[0], rl=cell_taps[1],
+                         base_d=plan["base_d"], base_h=plan["base_h"], run=plan["runs"][0],
+                         groups=groups, nfb=nfb, raw=bool(raw),
+                         threads=numba.get_num_threads(),
+                         padding=None if x5 is not unpadded else extents, cache=plan)
         return out
     if cells_path:
         _cells_conv(x5, wt, raw, bt, out, plan, groups, nfb, cell_taps)
