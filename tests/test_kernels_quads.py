@@ -9,8 +9,9 @@ first and last rows and columns, asymmetric "same" padding, cells crossing the e
 row), blocks crossing the end of a row inside (rows not a multiple of 4 wide), a panel's
 last block overlapping the one before while running sums wait in the output, several
 chunks per run and several runs per chunk, several filter chunks and quads, groups,
-strides, dilation, batch, 1×1, "valid" (no padding), 1D / 3D, raw and packed weights
-(a layer's cached layout); hypothesis draws more. Tolerance as in tests/test_kernels.py.
+strides, dilation, batch, 1D / 3D, raw and packed weights (a layer's cached layout);
+hypothesis draws more. Unpadded inputs (1×1, "valid") stay with the 8 × 32 kernel.
+Tolerance as in tests/test_kernels.py.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from hypothesis import strategies as st
 from engine import shapes
 from engine.kernels import cells, quads
 from engine.kernels import conv as K
-from tests.naive import conv_nd
+from tests.naive import conv_nd, conv_transpose_nd
 from tests.test_kernels import assert_close
 
 CASES = [
     # (input shape, filters, kernel, strides, dilation, padding, groups)
     ((1, 9, 11, 32), 64, 3, 1, 1, "same", 1),      # rows of 11: blocks cross rows, borders
     ((2, 6, 19, 64), 128, 3, 2, 1, "same", 2),     # stride 2, groups of 64 filters, batch
-    ((1, 12, 10, 40), 64, 1, 1, 1, "valid", 1),    # 1×1: one run of one tap's channels
     ((1, 7, 17, 24), 128, 3, 1, 2, "same", 1),     # dilation: runs of one tap's channels
-    ((1, 30, 16, 24), 128, 3, 1, 1, "valid", 1),   # no padding, several panels
+    ((1, 30, 16, 24), 128, 3, 1, 1, "same", 1),    # several panels
+    ((2, 12, 10, 40), 64, 2, 1, 1, "same", 1),     # 2×2: zeros after only
     ((1, 40, 20), 64, 5, 1, 1, "same", 1),         # 1D
     ((1, 4, 6, 9, 8), 64, 3, 1, 1, "same", 1),     # 3D, rows of 9
     ((1, 10, 12, 96), 64, 3, 1, 1, "same", 1),     # long runs: several chunks per run
@@ -123,11 +124,31 @@ def test_small_caches_cut_chunks_panels_and_filters(monkeypatch):
 
 def test_interior_read_in_place_borders_gathered(monkeypatch):
     """The padded input's interior: 'same' 3×3 on 9×11 → cells of padded rows 1 … 8 and
-    columns 1 … 10 (padded bases 0 … 7, 0 … 9 with taps 0 … 2 after) read in place."""
+    columns 1 … 10 (padded bases 0 … 7, 0 … 9 with taps 0 … 2 after) read in place; a
+    4×4 kernel pads 1 before and 2 after: bases 1 … 5 and 1 … 6."""
     _, geo = _check(((1, 9, 11, 32), 64, 3, 1, 1, "same", 1), monkeypatch)
     assert list(geo) == [0, 1, 1, 0, 1, 1, 8, 1, 10]
-    _, geo = _check(((1, 30, 16, 24), 128, 3, 1, 1, "valid", 1), monkeypatch)
-    assert list(geo[:3]) == [0, 0, 0]  # nothing padded: every cell inside
+    _, geo = _check(((1, 8, 9, 16), 64, 4, 1, 1, "same", 1), monkeypatch)
+    assert list(geo) == [0, 1, 1, 0, 1, 1, 6, 1, 7]
+
+
+def test_transposed_convolution(monkeypatch):
+    """A transposed convolution (stride 1: one phase, taps before the cell's base) takes the
+    quad kernel on its padded copy (offsets as they are, every cell inside)."""
+    calls = []
+    real = quads._conv_quads
+    monkeypatch.setattr(quads, "_conv_quads", lambda *a: calls.append(a[-1]) or real(*a))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 10, 13, 32), dtype=np.float32)
+    w = rng.standard_normal((3, 3, 64, 32), dtype=np.float32) / np.float32(17)
+    b = rng.standard_normal(64, dtype=np.float32)
+    out = [shapes.conv_transpose_output_length(n, 3, 1, 1, "same", None) for n in (10, 13)]
+    pads = [shapes.conv_transpose_padding(n, o, 3, 1, 1, "same") for n, o in zip((10, 13), out)]
+    y = K.conv_transpose(x, w, b, (1, 1), (1, 1), pads, out)
+    assert calls and list(calls[0][:3]) == [0, 0, 0]
+    assert_close(y, conv_transpose_nd(x, w, (1, 1), (1, 1), out, pads) + b)
+    monkeypatch.setattr(K, "QUADS", False)
+    assert np.array_equal(y, K.conv_transpose(x, w, b, (1, 1), (1, 1), pads, out))
 
 
 def test_layer_uses_quads_without_a_padded_copy(monkeypatch):
@@ -147,11 +168,15 @@ def test_layer_uses_quads_without_a_padded_copy(monkeypatch):
     assert np.array_equal(y, layer(x)) and copies
 
 
-def test_other_filter_counts_stay_with_the_cells_kernel(monkeypatch):
+def test_other_geometry_stays_with_the_cells_kernel(monkeypatch):
+    """Filters per group not a multiple of 64, or nothing padded (1×1, "valid")."""
     calls = []
     monkeypatch.setattr(quads, "_conv_quads", lambda *a: calls.append(a))
-    for filters, groups in ((48, 1), (96, 1), (128, 4)):
-        _run((1, 9, 11, 32), filters, 3, 1, 1, "same", groups)
+    for shape, filters, kernel, padding, groups in (
+            ((1, 9, 11, 32), 48, 3, "same", 1), ((1, 9, 11, 32), 96, 3, "same", 1),
+            ((1, 9, 11, 32), 128, 3, "same", 4), ((1, 12, 10, 40), 64, 1, "valid", 1),
+            ((1, 12, 10, 40), 64, 3, "valid", 1)):
+        _run(shape, filters, kernel, 1, 1, padding, groups)
     assert not calls
 
 
@@ -199,7 +224,7 @@ def test_wrapper_refuses_mismatched_arguments():
     with pytest.raises(ValueError, match="float32"):
         quads.conv_quads(x5.astype(np.float64), out, wt, bt, **kw)
     with pytest.raises(ValueError, match="outside the padded input"):
-        quads.conv_quads(x5, out, wt, bt, **{**kw, "padding": None})
+        quads.conv_quads(x5, out, wt, bt, **{**kw, "padding": ((0, 0), (1, 1), (0, 0))})
     with pytest.raises(ValueError, match="padding"):
         quads.conv_quads(x5, out, wt, bt, **{**kw, "padding": ((0, 0), (-1, 1), (1, 1))})
     with pytest.raises(ValueError, match="multiple of 64"):

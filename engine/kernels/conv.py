@@ -48,8 +48,9 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   register blocks run on the copy wherever every cell has all taps in runs of consecutive
   offsets — also unpadded ones such as 1×1: cell-blocked (:mod:`engine.kernels.cells`: per
   block of 8 consecutive output cells, across row ends, its input kept in L1 while every
-  filter block's weights stream from L2; in blocks of 4 cells × 64 filters,
-  :mod:`engine.kernels.quads`, where every group has a multiple of 64 filters) where a group
+  filter block's weights stream from L2; on a padded input whose groups have multiples of
+  64 filters, in blocks of 4 cells × 64 filters reading the input in place, no copy:
+  :mod:`engine.kernels.quads`) where a group
   has at least two blocks of 16 filters, else tap-blocked (:mod:`engine.kernels.tiled`: per chunk of taps whose
   weights fit L1, over a band of output rows, running sums in the output) — and
   :func:`_conv_filters` otherwise.
@@ -111,7 +112,7 @@ FILTER_CHUNK = 2  # blocks of 16 filters per chunk (one 8 × 32 register block)
 LINEAR_MIN = 16  # shortest run of consecutive tap offsets the row kernel loops over as such
 TILED = True  # serve full-tap row convolutions with engine.kernels.tiled
 CELLS = True  # ... or with engine.kernels.cells first, where it applies
-QUADS = True  # ... in 4 × 64 blocks (engine.kernels.quads) where groups have quads of blocks
+QUADS = True  # ... in 4 × 64 blocks (engine.kernels.quads): padded, multiples of 64 filters
 QUADS_IN_PLACE = True  # ... reading the unpadded input (no padded copy)
 NARROW = True  # serve the long runs of row convolutions with engine.kernels.narrow
 
@@ -776,8 +777,9 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
     cell_taps = (tiled.tap_runs(plan) if CELLS and not packed_path
                  and cells.applies(plan, out_shape, n_batch, nfb) else None)
     cells_path = cell_taps is not None
-    quads_path = cells_path and QUADS and quads.applies(fg)
-    if padded_shape != x5.shape and not (quads_path and QUADS_IN_PLACE and not transposed):
+    padded = padded_shape != x5.shape
+    quads_path = cells_path and QUADS and quads.applies(fg, padded)
+    if padded and not (quads_path and QUADS_IN_PLACE and not transposed):
         x5 = _padded_copy(x5, extents, padded_shape)
     # the (taps, F) weight matrix as it is, when its rows are in tap-table order and either
     # it has 16 columns (then it is the packed form), fewer (one group), or the packed
