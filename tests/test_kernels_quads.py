@@ -10,8 +10,9 @@ row), blocks crossing the end of a row inside (rows not a multiple of 4 wide), a
 last block overlapping the one before while running sums wait in the output, several
 chunks per run and several runs per chunk, several filter chunks and quads, groups,
 strides, dilation, batch, 1D / 3D, raw and packed weights (a layer's cached layout);
-hypothesis draws more. Unpadded inputs (1×1, "valid") stay with the 8 × 32 kernel.
-Tolerance as in tests/test_kernels.py.
+hypothesis draws more (:data:`engine.kernels.quads.MIN_TAPS` off: small cases are quick).
+Unpadded inputs (1×1, "valid") and fewer taps stay with the 8 × 32 kernel. Tolerance as
+in tests/test_kernels.py.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def _compare(case, monkeypatch, seed=0, packed=False):
     real = quads._conv_quads
     monkeypatch.setattr(K, "QUADS", True)
     monkeypatch.setattr(K, "QUADS_IN_PLACE", True)
+    monkeypatch.setattr(quads, "MIN_TAPS", 0)  # small cases (quick) take it too
     monkeypatch.setattr(quads, "_conv_quads",
                         lambda *a: calls.append((a[-2], a[-1])) or real(*a))
     x, w, b, args, version, y, ref = _run(*case, seed=seed, packed=packed)
@@ -137,6 +139,7 @@ def test_transposed_convolution(monkeypatch):
     quad kernel on its padded copy (offsets as they are, every cell inside)."""
     calls = []
     real = quads._conv_quads
+    monkeypatch.setattr(quads, "MIN_TAPS", 0)
     monkeypatch.setattr(quads, "_conv_quads", lambda *a: calls.append(a[-1]) or real(*a))
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1, 10, 13, 32), dtype=np.float32)
@@ -155,6 +158,7 @@ def test_layer_uses_quads_without_a_padded_copy(monkeypatch):
     """Through the layer API (packed weights): no padded copy is made."""
     from engine import layers as L
 
+    monkeypatch.setattr(quads, "MIN_TAPS", 0)
     copies = []
     real = K._padded_copy
     monkeypatch.setattr(K, "_padded_copy", lambda *a: copies.append(1) or real(*a))
@@ -169,15 +173,18 @@ def test_layer_uses_quads_without_a_padded_copy(monkeypatch):
 
 
 def test_other_geometry_stays_with_the_cells_kernel(monkeypatch):
-    """Filters per group not a multiple of 64, or nothing padded (1×1, "valid")."""
+    """Filters per group not a multiple of 64, nothing padded (1×1, "valid"), or fewer
+    than MIN_TAPS taps per cell."""
     calls = []
     monkeypatch.setattr(quads, "_conv_quads", lambda *a: calls.append(a))
     for shape, filters, kernel, padding, groups in (
-            ((1, 9, 11, 32), 48, 3, "same", 1), ((1, 9, 11, 32), 96, 3, "same", 1),
-            ((1, 9, 11, 32), 128, 3, "same", 4), ((1, 12, 10, 40), 64, 1, "valid", 1),
-            ((1, 12, 10, 40), 64, 3, "valid", 1)):
+            ((1, 9, 11, 64), 48, 3, "same", 1), ((1, 9, 11, 64), 96, 3, "same", 1),
+            ((1, 9, 11, 64), 128, 3, "same", 4), ((1, 12, 10, 512), 64, 1, "valid", 1),
+            ((1, 12, 10, 64), 64, 3, "valid", 1), ((1, 9, 11, 56), 64, 3, "same", 1)):
         _run(shape, filters, kernel, 1, 1, padding, groups)
     assert not calls
+    _run((1, 9, 11, 64), 64, 3, 1, 1, "same", 1)  # 576 taps
+    assert calls
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

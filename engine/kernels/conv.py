@@ -49,11 +49,11 @@ segments of that table (a sub-box of its phases' box); rows of output cells are 
   offsets — also unpadded ones such as 1×1: cell-blocked (:mod:`engine.kernels.cells`: per
   block of 8 consecutive output cells, across row ends, its input kept in L1 while every
   filter block's weights stream from L2; on a padded input whose groups have multiples of
-  64 filters, in blocks of 4 cells × 64 filters reading the input in place, no copy:
-  :mod:`engine.kernels.quads`) where a group
-  has at least two blocks of 16 filters, else tap-blocked (:mod:`engine.kernels.tiled`: per chunk of taps whose
-  weights fit L1, over a band of output rows, running sums in the output) — and
-  :func:`_conv_filters` otherwise.
+  64 filters, from quads.MIN_TAPS taps per cell, in blocks of 4 cells × 64 filters reading
+  the input in place, no copy: :mod:`engine.kernels.quads`) where a group has at least
+  two blocks of 16 filters, else tap-blocked (:mod:`engine.kernels.tiled`: per chunk of
+  taps whose weights fit L1, over a band of output rows, running sums in the output) —
+  and :func:`_conv_filters` otherwise.
 - ``"packed"``: padded, and rows shorter than PACK_BELOW cells (small maps deep in a
   network): :mod:`engine.kernels.gemm` packs the taps of blocks of 8 cells across rows.
 - :func:`_conv_channels` (``"channels"`` / ``"channels-expanded"``): grouped convolutions
@@ -778,7 +778,7 @@ def _filters_conv(x5, wrows, bias, groups, geometry, transposed, layout, source=
                  and cells.applies(plan, out_shape, n_batch, nfb) else None)
     cells_path = cell_taps is not None
     padded = padded_shape != x5.shape
-    quads_path = cells_path and QUADS and quads.applies(fg, padded)
+    quads_path = cells_path and QUADS and quads.applies(fg, padded, plan["off"].shape[0])
     if padded and not (quads_path and QUADS_IN_PLACE and not transposed):
         x5 = _padded_copy(x5, extents, padded_shape)
     # the (taps, F) weight matrix as it is, when its rows are in tap-table order and either

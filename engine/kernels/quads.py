@@ -39,6 +39,7 @@ BLOCK = 4  # output cells per register block
 QUAD = 4  # blocks of 16 filters per register block (64 filters)
 L1_INPUT_BYTES = 24 * 1024  # input of one block of 4 cells for one chunk of taps
 PANEL_CELLS = 128  # output cells per work item (fewer if that leaves threads idle)
+MIN_TAPS = 512  # fewer taps per output cell: engine.kernels.cells (see applies)
 INSIDE = 2 ** 62  # interior limits when nothing is padded (every cell inside)
 
 
@@ -360,14 +361,16 @@ def unpadded_taps(runoff, rl, padded, shape, padding, groups, base_d, base_h, ru
     return offs, rrel, geo
 
 
-def applies(fg, padded):
+def applies(fg, padded, taps):
     """Whether :func:`conv_quads` serves a convolution that
-    :func:`engine.kernels.cells.applies` serves, with ``fg`` filters per group, on an
-    input that is ``padded`` (else the cell-blocked kernel reads it as it is): whole quads
-    of filter blocks (a multiple of 64 filters). Unpadded inputs (1×1, "valid") stay with
-    :mod:`engine.kernels.cells`: no copy to save there, and the block shape alone measured
-    even to 2 % slower on 1×1 56²×256→256."""
-    return padded and fg % (QUAD * LANES) == 0
+    :func:`engine.kernels.cells.applies` serves, with ``fg`` filters per group and
+    ``taps`` taps per output cell, on an input that is ``padded`` (else the cell-blocked
+    kernel reads it as it is): whole quads of filter blocks (a multiple of 64 filters) and
+    at least MIN_TAPS taps. Elsewhere :mod:`engine.kernels.cells` is as quick or quicker:
+    unpadded inputs have no copy to save, and with few taps a block's fixed costs (bases,
+    bias, 16 stores) weigh more — measured 2026-12-02 (fifth session) on 1×1 56²×256→256
+    (256 taps) −2 %, stride 2 112²×32→64 (288 taps) −3 %, from 576 taps +4 to +8 %."""
+    return padded and fg % (QUAD * LANES) == 0 and taps >= MIN_TAPS
 
 
 def panels(cells_, panel, nfc, threads):
