@@ -10,12 +10,12 @@ more taps in the same L1 budget (all 576 taps of a 3×3×64 kernel, all 1,152 of
 no running sums in the output).
 
 It also reads the *unpadded* input: the plan is the zero-padded input's (bases and runs
-of taps in its coordinates), but no padded copy is made (≈ 8 % of a 224²×64 layer's time:
-13 MB written, then read back from memory). Blocks whose 4 cells have every tap inside the
-input read it in place; the others (the border: 4 % of the blocks of 224², 17 % of 56²)
-first copy their chunk of taps into a small buffer, zeros for the padding — the same
-zeros the padded copy holds, multiplied in the same place, so the results do not depend
-on which way a block went.
+of taps in its coordinates), but no padded copy is made (≈ 10 % of a 224²×64 layer's
+time: 13 MB written in a parallel launch of its own, which leaves input and output out of
+cache). Blocks whose 4 cells have every tap inside the input read it in place; the others
+(the border: 4 % of the blocks of 224², 17 % of 56²) first copy their chunk of taps into
+a small buffer, zeros for the padding — the same zeros the padded copy holds, multiplied
+in the same place, so the results do not depend on which way a block went.
 
 Everything else is :mod:`engine.kernels.cells`'s: the same convolutions (every output cell
 has all its taps, one run of output columns per row), work items (filter chunk, panel of
