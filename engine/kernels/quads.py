@@ -273,11 +273,8 @@ def _conv_quads(x, runoff, rrel, wt, bt, out, base_d, base_h, run, dims, geo):
                     wb = col if raw else gb * n_wrows * LANES
                     ob = js * n_filters + col
                     xb = (x0, x1, x2, x3)
-                    if in_place and raw:
-                        _quad(x, runoff, ru0, ru1, rl, c0, nt, xb, wt, wb, LANES, ws, out, ob,
-                              n_filters, j - js, bt, gb)
-                    elif in_place:
-                        _quad(x, runoff, ru0, ru1, rl, c0, nt, xb, wt, wb, bs, LANES, out, ob,
+                    if in_place:
+                        _quad(x, runoff, ru0, ru1, rl, c0, nt, xb, wt, wb, bs, ws, out, ob,
                               n_filters, j - js, bt, gb)
                     else:
                         _quad(buf, bro, ru0, ru1, rl, c0, nt, xb, wt, wb, bs, ws, out, ob,
