@@ -37,6 +37,25 @@ L2_WEIGHT_BYTES = 512 * 1024  # weights of one filter chunk for one chunk of tap
 PANEL_CELLS = 256  # output cells per work item (fewer if that leaves threads idle)
 
 
+@jit(inline=True)
+def chunk_count(rl, chunk, rpc, n_runs):
+    """(pieces per run, chunks) of a cell's ``n_runs`` runs of ``rl`` taps cut as
+    :func:`shape` says: ``rpc`` whole runs per chunk, or (``rpc`` = 1) each run in pieces of
+    ``chunk`` taps (1 piece when chunks are whole runs)."""
+    pieces = -(-rl // chunk)
+    return pieces, (-(-n_runs // rpc) if rpc > 1 else n_runs * pieces)
+
+
+@jit(inline=True)
+def chunk_taps(q, rpc, pieces, chunk, rl, n_runs):
+    """Chunk ``q`` of :func:`chunk_count`'s → (first run, end run, first tap of each run in
+    it, taps per run)."""
+    if rpc > 1:
+        return q * rpc, min(n_runs, q * rpc + rpc), 0, rl
+    ru0, c0 = q // pieces, (q % pieces) * chunk
+    return ru0, ru0 + 1, c0, min(rl, c0 + chunk) - c0
+
+
 @jit()
 def _base(m, base_d, base_h, run, dims):
     """Input element offset of output cell ``m`` (flat (N, OD, OH, OW) index; dims as in
@@ -134,19 +153,14 @@ def _conv_cells(x, runoff, wt, bt, out, base_d, base_h, run, dims):
     nfbt = groups * nfb
     cells = n_batch * out_d * out_h * out_w
     npanels = max(1, cells // panel)  # the last panel takes the rest (at least BLOCK cells)
-    pieces = -(-rl // chunk)  # chunks per run (1 when chunks are whole runs)
-    n_chunks = -(-n_runs // rpc) if rpc > 1 else n_runs * pieces
+    pieces, n_chunks = chunk_count(rl, chunk, rpc, n_runs)
     for item in prange(-(-nfbt // fpc) * npanels):
         m0 = (item % npanels) * panel
         m1 = cells if item % npanels == npanels - 1 else m0 + panel
         g0 = (item // npanels) * fpc
         gend = min(nfbt, g0 + fpc)
         for q in range(n_chunks):
-            if rpc > 1:
-                ru0, ru1, c0, nt = q * rpc, min(n_runs, q * rpc + rpc), 0, rl
-            else:
-                ru0, c0 = q // pieces, (q % pieces) * chunk
-                ru1, nt = ru0 + 1, min(rl, c0 + chunk) - c0
+            ru0, ru1, c0, nt = chunk_taps(q, rpc, pieces, chunk, rl, n_runs)
             j = m0
             while j < m1:
                 js = min(j, m1 - BLOCK)  # the last block overlaps the one before

@@ -240,8 +240,7 @@ def _conv_quads(x, runoff, rrel, wt, bt, out, base_d, base_h, run, dims, geo):
     cells_ = n_batch * out_d * out_h * out_w
     npanels = dims[20]
     nblocks = cells_ // BLOCK
-    pieces = -(-rl // chunk)  # chunks per run (1 when chunks are whole runs)
-    n_chunks = -(-n_runs // rpc) if rpc > 1 else n_runs * pieces
+    pieces, n_chunks = cells.chunk_count(rl, chunk, rpc, n_runs)
     for item in prange(-(-nfbt // fpc) * npanels):
         # panels of whole blocks, as equal as can be (the last one takes the rest)
         p = item % npanels
@@ -252,11 +251,7 @@ def _conv_quads(x, runoff, rrel, wt, bt, out, base_d, base_h, run, dims, geo):
         buf = np.empty(BLOCK * max(rpc * rl, chunk), np.float32)  # a border block's taps
         bro = np.empty(n_runs, np.int64)  # its runs' offsets in buf
         for q in range(n_chunks):
-            if rpc > 1:
-                ru0, ru1, c0, nt = q * rpc, min(n_runs, q * rpc + rpc), 0, rl
-            else:
-                ru0, c0 = q // pieces, (q % pieces) * chunk
-                ru1, nt = ru0 + 1, min(rl, c0 + chunk) - c0
+            ru0, ru1, c0, nt = cells.chunk_taps(q, rpc, pieces, chunk, rl, n_runs)
             j = m0
             while j < m1:
                 js = min(j, m1 - BLOCK)  # the last block overlaps the one before
