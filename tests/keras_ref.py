@@ -31,7 +31,9 @@ def assert_close(actual, expected, tol, context=""):
     assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape} {context}"
     err = np.abs(actual - expected) / np.maximum(1.0, np.abs(expected))
     worst = float(err.max()) if err.size else 0.0
-    assert worst <= tol, f"max relative error {worst:.3g} > {tol} {context}"
+    assert worst <= tol, (f"max relative error {worst:.3g} > {tol} {context} (non-finite "
+                          f"values: engine {int((~np.isfinite(actual)).sum())}, expected "
+                          f"{int((~np.isfinite(expected)).sum())} of {actual.size})")
 
 
 def keras_outcome(cls_name, kwargs, x, weights):
