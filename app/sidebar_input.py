@@ -46,9 +46,8 @@ def sidebar_input(layer: str, data_format: str):
             return x, f"synthetic {shape}", None, fields
     else:
         loaded, err = _loaded(source, rank)
-    base, meta, label, key, fields["sample"] = loaded or _sample(S.DEFAULT_SAMPLE[rank])
-    if loaded is None:
-        fields["sample"] = None     # the fallback sample stays out of the URL
+    base, meta, label, key, sample = loaded or _sample(S.DEFAULT_SAMPLE[rank])
+    fields["sample"] = None if loaded is None else sample   # a fallback stays out of the URL
     color, size, batch = _shape_widgets(rank, meta, tuple(base.shape[:-1]))
     fields.update(color=color, size=size, batch=batch)
     x, err = _prepared(key, base, rank, fields, data_format, err)
