@@ -62,7 +62,7 @@ def _builders(t: T.Theme):
     yield F.grid_figure(maps[:2], ["a", "b"], shared=False, title="maps", t=t)
     yield F.signal_figure(RNG.random((9000, 3)), "signal", names=["a", "b", "c"],
                           highlights={"read": [(0, 3)]}, boxes={"area": (2, 8)}, t=t)
-    yield F.kernel_figure(RNG.random((3, 3)), "k", taps=[(0, 0)], pad_taps=[(2, 2)], t=t)
+    yield F.kernel_figure(RNG.random((3, 3)), taps=[(0, 0)], pad_taps=[(2, 2)], t=t)
 
 
 @pytest.mark.parametrize("t", [T.NORMAL, T.PRESENT], ids=["normal", "present"])
@@ -105,7 +105,7 @@ def test_every_spec_is_one_that_the_browser_draws_once(t):
 
 @pytest.mark.parametrize("t", [T.NORMAL, T.PRESENT], ids=["normal", "present"])
 def test_the_kernel_panel_has_a_fixed_width_streamlit_keeps(t):
-    fig = _read(F.kernel_figure(RNG.random((3, 3)), "k", t=t))
+    fig = _read(F.kernel_figure(RNG.random((3, 3)), t=t))
     assert fig.layout.width == t.kernel_width >= 150      # Streamlit's narrowest chart
 
 

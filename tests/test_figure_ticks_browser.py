@@ -77,7 +77,7 @@ def test_pictures_are_laid_out_once_with_their_row_numbers(page, rows, wide, pre
                                 highlights={"read": [(0, 0)]}, t=t), 260,
            once=not (present and cols >= 400))
     if rows <= 16:
-        _drawn(page, F.kernel_figure(np.ones((rows, 3), np.float32), "kernel", taps=[(0, 0)],
+        _drawn(page, F.kernel_figure(np.ones((rows, 3), np.float32), taps=[(0, 0)],
                                      t=t), t.kernel_width)
 
 

@@ -147,18 +147,26 @@ def test_receptive_map_fits_its_column_and_is_drawn_once(server, browser, window
 
 @pytest.mark.parametrize("window", [1280, 1366, 1920])
 def test_explore_charts_are_drawn_once(server, browser, window):  # noqa: F811 - fixtures
-    """A filters change in Explore redraws the kernel and output charts once at common
+    """A kernel_size change in Explore redraws the kernel and output charts once at common
     window widths: the page rounds every block to whole pixels (app/main.py's style rule),
     the kernel panel fits its column, the output grid keeps square cells without growing
-    its ranges — otherwise Streamlit's second pass redrew them (600–1,060 DOM nodes each)."""
+    its ranges — otherwise Streamlit's second pass redrew them (600–1,060 DOM nodes each).
+    A filters change leaves the kernel's and the input's charts alone (their specs do not
+    change: the kernel's shape is written above its chart, not in it)."""
     page = browser.new_page(viewport={"width": window, "height": 768})
     page.add_init_script(f"({_REACTS})()")
     page.goto(f"{server}/")
     page.get_by_text("Output shape:").first.wait_for(timeout=120_000)
     _chart_drawn(page, 3)
-    box = page.get_by_label("filters", exact=True)
-    reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")),
+    box = page.get_by_label("kernel_size rows", exact=True)
+    reacts = _reacts_after(page, lambda: (box.fill("5"), box.press("Enter")),
                            "window.__reacts.filter(r => r[0] === 'ex-out_fig').length >= 2")
     assert all(r[-1] < _NOTHING for r in reacts.values()), reacts
     assert len(reacts.get("ex-k_fig", [])) >= 2 and len(reacts["ex-out_fig"]) >= 2, reacts
+    page.get_by_text("Kernel (5, 3, 3, 4)").first.wait_for(timeout=60_000)
+    box = page.get_by_label("filters", exact=True)
+    reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")),
+                           "window.__reacts.filter(r => r[0] === 'ex-out_fig').length >= 2")
+    assert set(reacts) == {"ex-out_fig"} and reacts["ex-out_fig"][-1] < _NOTHING, reacts
+    page.get_by_text("Kernel (5, 3, 3, 8)").first.wait_for(timeout=60_000)
     page.close()

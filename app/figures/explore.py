@@ -560,10 +560,11 @@ def signal_figure(sig: np.ndarray, title: str, names: list | None = None,
     return figure(dict(data=data, layout=layout))
 
 
-def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
+def kernel_figure(kernel: np.ndarray, taps=None, pad_taps=None,
                   t: T.Theme = T.NORMAL) -> go.Figure:
     """A small kernel (1-D or 2-D) with its numbers written in the cells; ``taps`` used by
-    the selected output cell are outlined (``pad_taps``: those reading padding)."""
+    the selected output cell are outlined (``pad_taps``: those reading padding). No title
+    (the page writes the kernel's shape above it): the spec depends on the shown taps only."""
     k2 = kernel.reshape(1, -1) if kernel.ndim == 1 else kernel
     h, w = k2.shape
     m = float(np.max(np.abs(k2))) or 1.0
@@ -579,6 +580,8 @@ def kernel_figure(kernel: np.ndarray, title: str, taps=None, pad_taps=None,
                         if v}, t)
     axes = _image_axes(t, (h, w))
     axes["xaxis"]["dtick"] = axes["yaxis"]["dtick"] = 1
-    layout = _layout(title, t, shapes, t.panel_height, width=t.kernel_width, **axes)
+    no_title = _margins(t)["t"] - _margins(t, title=False)["t"]
+    layout = _layout("", t, shapes, t.panel_height - no_title, width=t.kernel_width, **axes)
+    layout["margin"]["t"] = _margins(t, title=False)["t"]
     layout.update(dragmode=False, clickmode="none")
     return figure(dict(data=[trace], layout=layout))

@@ -354,14 +354,18 @@ def _kernel_panel(ctx: ViewContext, lk: Links) -> None:
     weights, rank, t = ctx.weights, ctx.rank, _theme()
     k, label = kernel_spatial(ctx.kind, ctx.layer, weights,
                               int(st.session_state.get("ex.ch", 0) or 0))
-    title = f"Kernel<br>{tuple(weights[0].shape)}"
+    # the shape is written above the figure, not in it: an argument that leaves the shown
+    # taps alone (filters, strides, padding…) leaves the figure's spec, so Streamlit keeps
+    # the drawn chart instead of mounting and drawing a new one
+    shape = tuple(weights[0].shape)
     if rank == 3:
         mid = k.shape[0] // 2
-        fig = F.kernel_figure(k[mid], f"Kernel, depth tap {mid}<br>{tuple(weights[0].shape)}",
-                              taps=[tp[1:] for tp in lk.taps if tp[0] == mid],
+        st.markdown(f"**Kernel {shape}** · depth tap {mid}")
+        fig = F.kernel_figure(k[mid], taps=[tp[1:] for tp in lk.taps if tp[0] == mid],
                               pad_taps=[tp[1:] for tp in lk.pad_taps if tp[0] == mid], t=t)
     else:
-        fig = F.kernel_figure(k, title, taps=lk.taps, pad_taps=lk.pad_taps, t=t)
+        st.markdown(f"**Kernel {shape}**")
+        fig = F.kernel_figure(k, taps=lk.taps, pad_taps=lk.pad_taps, t=t)
     _show(fig, "ex.k_fig")
     st.caption(f"{label}." + (" Values from the preset, divided by the input channels."
                               if ctx.weights_mode not in ("init", "custom") else ""))
