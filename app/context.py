@@ -37,6 +37,19 @@ class Selection:
         return self.cell if self.where == "output" else None
 
 
+@dataclass(frozen=True)
+class LastGood:
+    """The last configuration Keras accepted (kept in the session without its arrays): what
+    the router falls back to when Keras refuses the next one. Defined here, not in the
+    router script, which Streamlit executes anew on every rerun."""
+
+    layer_name: str
+    kwargs: dict
+    weights_mode: str
+    custom: list | None
+    x_shape: tuple
+
+
 def weighted_layer(layer_name: str, kwargs: dict, input_shape: tuple, weights_mode: str,
                    custom=None) -> Layer:
     """A fresh engine layer; with weights from a preset / the custom grid (``weights_mode``

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +23,7 @@ import streamlit as st  # noqa: E402
 
 from app import cached, compute, state as S, url, widgets as W  # noqa: E402
 from app import sidebar_input as INPUT  # noqa: E402
-from app.context import Selection, ViewContext  # noqa: E402
+from app.context import LastGood, Selection, ViewContext  # noqa: E402
 from app.pages import animate, explore, guard, learn, receptive, stack  # noqa: E402
 from app.presets import LABELS, custom_fits, preset_names, preset_kernel, spatial_kernels  # noqa: E402
 from engine import shapes  # noqa: E402
@@ -274,17 +273,6 @@ def _header(state: S.AppState) -> None:
     if unknown:
         st.warning("Unknown URL parameter(s) ignored by this view: "
                    + ", ".join(f"`{k}`" for k in unknown))
-
-
-@dataclass(frozen=True)
-class LastGood:
-    """The last configuration Keras accepted (kept in the session without its arrays)."""
-
-    layer_name: str
-    kwargs: dict
-    weights_mode: str
-    custom: list | None
-    x_shape: tuple
 
 
 def _fallback_context(state: S.AppState, x, input_label: str, error: str) -> ViewContext | None:
