@@ -482,17 +482,18 @@ def _panel_rows(spec: dict) -> list:
     ("Conv2DTranspose", {"filters": 2, "kernel_size": 3}, (1, 4, 4, 3)),
 ])
 def test_a_narrower_figure_keeps_its_rows_of_panels(name, kwargs, shape):
-    """At the animate page's 880 px the panels take no more rows than at 1000 px (the
-    default: input and output side by side), with smaller cells, and the figure is no
-    wider than asked (a pixel more and Streamlit's chart narrows it: a second draw)."""
+    """At the animate page's budget (COLUMN_PX, 816 px) the panels take no more rows than at
+    1000 px (the default: input and output side by side), with smaller cells, and the
+    figure is no wider than asked (a pixel more and Streamlit's chart narrows it: a second draw)."""
     from app.figures.animation import animation_figure
+    from app.figures.animation_grid import COLUMN_PX
     anim = A.animate(LAYER_CLASSES[name](**kwargs), _rng(3).random(shape, np.float32))
     wide, narrow = (json.loads(animation_figure(anim, max_width=w).to_json())
-                    for w in (1000, 880))
+                    for w in (1000, COLUMN_PX))
     assert len(_panel_rows(narrow)) <= len(_panel_rows(wide))
     if name == "Conv2D":
         assert [len(r) for r in _panel_rows(narrow)] == [len(r) for r in _panel_rows(wide)]
-    assert narrow["layout"]["width"] <= 880 and wide["layout"]["width"] <= 1000
+    assert narrow["layout"]["width"] <= COLUMN_PX and wide["layout"]["width"] <= 1000
 
 
 def test_figure_marks_padding_and_taps():

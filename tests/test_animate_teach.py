@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import state as S
+from app import state as S, theme as T
 from app.figures import animation as F
 from app.figures import animation_controls as C
 from app.figures.gif import GifLabels, animation_gif
@@ -220,6 +220,20 @@ def test_caption_wording_example():
 
 
 # --------------------------------------------------------------------------- step control
+
+@pytest.mark.parametrize("t", [T.NORMAL, T.PRESENT], ids=["normal", "present"])
+def test_step_control_keeps_one_row_within_the_page_budget(t):
+    """Play / pause, back / forward and the speed fit one row of the Animate page's width
+    budget (the column at a 1280 px window): the picture stays where it is on the first
+    screen; a narrow figure puts the speed on a second row, no wider than asked."""
+    from app.figures.animation_grid import COLUMN_PX, MARGIN_LEFT, MARGIN_RIGHT, PRESENT_PX
+    budget = (PRESENT_PX if t.present else COLUMN_PX) - MARGIN_LEFT - MARGIN_RIGHT
+    size = C.control_size(t, budget)
+    assert size.one_row and size.width <= budget
+    narrow = C.control_size(t, size.width - 1)
+    assert not narrow.one_row and narrow.width <= size.width - 1
+    assert narrow.height > size.height
+
 
 def test_one_step_control_in_the_browser():
     from engine.layers import Conv2D

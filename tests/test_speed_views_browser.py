@@ -5,7 +5,7 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
   cell still picks the output whose field is centred nearest to it (and the URL follows).
 - Stack: the feature-map / receptive-field section is a fragment; changing its output cell
   still redraws its caption and figure.
-- Animate at a 1366 × 768 window, the receptive map at 1280 and 1366, Explore's charts at
+- Animate at 1280 and 1366 px windows (1280 in presentation mode), the receptive map at 1280 and 1366, Explore's charts at
   1280, 1366 and 1920: each chart fits its column (Streamlit does not narrow it), so a
   change draws it once: Streamlit's second pass changes no DOM node.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from app import theme as T
-from app.figures.animation_grid import COLUMN_PX
+from app.figures.animation_grid import COLUMN_PX, PRESENT_PX
 from tests.test_browser import SHOTS, browser, server  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.browser
@@ -107,18 +107,40 @@ def _reacts_after(page, change, done: str = "window.__reacts.length >= 2") -> di
     return reacts
 
 
-def test_animate_chart_fits_its_column_and_is_drawn_once(server, browser):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
+#: The Animate chart's step-control row: every button's [left, top, right] and the
+#: "Speed:" label's [left, right] (CSS px).
+_CONTROLS = """() => [
+  [...document.querySelectorAll('.updatemenu-button')].map(b => {
+    const r = b.querySelector('rect').getBoundingClientRect(); return [r.left, r.top, r.right]; }),
+  [...document.querySelectorAll('.annotation-text')].filter(a => a.textContent === 'Speed:')
+    .map(a => { const r = a.getBoundingClientRect(); return [r.left, r.right]; })[0]]"""
+
+
+@pytest.mark.parametrize("window, present", [(1280, False), (1366, False), (1280, True)],
+                         ids=["1280", "1366", "1280-present"])
+def test_animate_chart_fits_its_column_and_is_drawn_once(server, browser, window,  # noqa: F811
+                                                         present):
+    """The Animate chart is as wide as its budget (COLUMN_PX, PRESENT_PX in presentation
+    mode) and its column holds it from a 1280 px window up, so Streamlit never narrows it
+    (a narrowed chart is drawn twice: ~10,000 DOM nodes); its step control keeps one row:
+    play / pause, back / forward, then "Speed:" right before its buttons, none overlapping."""
+    page = browser.new_page(viewport={"width": window, "height": 768})
     page.add_init_script(f"({_REACTS})()")
-    page.goto(f"{server}/?view=animate")
+    page.goto(f"{server}/?view=animate" + ("&present=1" if present else ""))
     page.get_by_text("Animate Conv2D").first.wait_for(timeout=120_000)
     _chart_drawn(page)
     drawn_w, column_w = page.evaluate(_WIDTHS)
-    # as wide as the page made it (not narrowed to the column), and the column holds it
-    assert drawn_w <= COLUMN_PX <= column_w, (drawn_w, column_w)
-    box = page.get_by_label("filters", exact=True)
-    reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")))["anim_chart"]
-    assert reacts[0] > 1000 and reacts[-1] < _NOTHING, reacts  # drawn, then nothing to redo
+    budget = PRESENT_PX if present else COLUMN_PX
+    assert drawn_w <= budget <= column_w, (drawn_w, column_w)
+    buttons, label = page.evaluate(_CONTROLS)
+    assert len(buttons) == 8 and len({round(top) for _, top, _ in buttons}) == 1, buttons
+    rights = [right for _, _, right in buttons]
+    assert all(r <= nxt[0] for r, nxt in zip(rights, buttons[1:])), buttons  # no overlap
+    assert rights[3] < label[0] and 0 < buttons[4][0] - label[1] < 30, (buttons, label)
+    if not present:             # (presentation mode collapses the sidebar)
+        box = page.get_by_label("filters", exact=True)
+        reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")))["anim_chart"]
+        assert reacts[0] > 1000 and reacts[-1] < _NOTHING, reacts  # drawn, then nothing to redo
     page.close()
 
 

@@ -15,9 +15,11 @@ from app.theme import INK, Theme
 
 SPEEDS = {"slow": 900, "normal": 450, "fast": 150, "fastest": 40}  # ms per frame
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
-BACK, FORWARD = "◀ Step back", "Step forward ▶"
+BACK, FORWARD = "◀ Back", "Forward ▶"  # one step each; short: the row fits 816 px
 #: Where the Play button's frame duration lives (the speed buttons set it).
 PLAY_DURATION = "updatemenus[0].buttons[0].args[1].frame.duration"
+#: Pixels between the step buttons and the speed label, and between the label and its buttons.
+GROUP_GAP, LABEL_GAP = 32, 6
 
 
 def _go(names, ms: int) -> list:
@@ -53,7 +55,7 @@ def _button_h(t: Theme) -> int:
 
 
 def _label_px(t: Theme) -> float:
-    return 0.62 * t.font * 7  # "Speed: "
+    return 0.62 * t.font * 6 + LABEL_GAP  # "Speed:" and the gap before its buttons
 
 
 def _slider_h(t: Theme) -> int:
@@ -65,7 +67,7 @@ def control_size(t: Theme, avail: float) -> ControlSize:
     allow it, else the speed on a second row; the scrubber under them."""
     play_w, nav_w = _button_px([PLAY, PAUSE], t), _button_px([BACK, FORWARD], t)
     speed_w = _label_px(t) + _button_px(SPEEDS, t)
-    one = play_w + nav_w + speed_w + 48
+    one = play_w + 16 + nav_w + GROUP_GAP + speed_w
     one_row = one <= avail
     height = (1 if one_row else 2) * (_button_h(t) + 8) + _slider_h(t)
     return ControlSize(one if one_row else max(play_w + nav_w + 24, speed_w), height, one_row)
@@ -84,8 +86,11 @@ def controls(n_frames: int, active: int, duration: int, t: Theme, grid: Grid,
         return 1 + px_above / grid.plot_h
 
     row_y = paper_y(size.height)
+    nav_px = play_w + 16
+    # the speed group left-aligned after the step buttons (or under them on a second row):
+    # label, then its buttons, so that the label sits next to them whatever their real width
+    speed_px = nav_px + _button_px([BACK, FORWARD], t) + GROUP_GAP if size.one_row else 0.0
     speed_y = row_y if size.one_row else paper_y(size.height - btn_h - 8)
-    speed_x = 1.0 if size.one_row else (_label_px(t) + _button_px(SPEEDS, t)) / grid.plot_w
     row = {"type": "buttons", "direction": "left", "yanchor": "top", "pad": {"t": 0},
            "font": {"size": t.font}, "showactive": False}
     speeds = list(SPEEDS.values())
@@ -93,15 +98,16 @@ def controls(n_frames: int, active: int, duration: int, t: Theme, grid: Grid,
         dict(row, x=0.0, y=row_y, xanchor="left",
              buttons=[{"label": PLAY, "method": "animate", "args": _go(None, duration)},
                       {"label": PAUSE, "method": "animate", "args": _go([None], 0)}]),
-        dict(row, x=(play_w + 16) / grid.plot_w, y=row_y, xanchor="left",
+        dict(row, x=nav_px / grid.plot_w, y=row_y, xanchor="left",
              buttons=nav_buttons(active, n_frames)),
-        dict(row, x=speed_x, y=speed_y, xanchor="right", showactive=True,
+        dict(row, x=(speed_px + _label_px(t)) / grid.plot_w, y=speed_y, xanchor="left",
+             showactive=True,
              active=min(range(len(speeds)), key=lambda k: abs(speeds[k] - duration)),
              buttons=[{"label": name, "method": "relayout", "args": [PLAY_DURATION, ms]}
                       for name, ms in SPEEDS.items()]),
     ]
     label = {"text": "Speed:", "xref": "paper", "yref": "paper", "showarrow": False,
-             "x": speed_x - (_button_px(SPEEDS, t) + 14) / grid.plot_w, "xanchor": "right",
+             "x": speed_px / grid.plot_w, "xanchor": "left",
              "y": speed_y, "yanchor": "top", "yshift": -(btn_h - 1.3 * t.font) / 2,
              "font": {"size": t.font}}
     slider = _slider(n_frames, active, t, paper_y(_slider_h(t) - 4))

@@ -20,10 +20,12 @@ from app.theme import DIVERGING, EMPTY_CELL, INK, NORMAL, Theme
 VALUE_SCALE = DIVERGING
 MAX_TEXT_CELLS = 24  # tick labels on every cell up to this many cells per axis
 WRAP_CELL_PX = (27, 20, 14, 10)  # the cell sizes a row of panels is tried wrapped at
-# the default width budget (px): a page's full column at a 1366 px window is 906 px (889
-# with a 17 px scrollbar); a wider figure is narrowed by Streamlit's chart after its first
-# draw, which redraws all of it once more (~10,000 DOM mutations, 130–270 ms)
-COLUMN_PX = 880
+# the default width budget (px): a page's full column at a 1280 px window is 820 px (906 at
+# 1366, 889 with a 17 px scrollbar); a wider figure is narrowed by Streamlit's chart after its
+# first draw, which redraws all of it once more (~10,000 DOM mutations, 130–270 ms)
+COLUMN_PX = 816
+#: The budget in presentation mode (no sidebar): the column at a 1280 px window is 1,120 px.
+PRESENT_PX = 1120
 
 
 @dataclass
@@ -125,7 +127,7 @@ def _arrangement(panels: list, avail: float, room: float, t: Theme) -> tuple:
     fewest rows whose cells are at least KEEP_ROWS times the largest cells any arrangement
     gets; on a tie the panels' own rows (input and output on one, the kernels on the next)
     before mixed ones, then the larger cells. So a narrower figure keeps its arrangement
-    with smaller cells rather than growing a row (at 880 px, the default Conv2D keeps
+    with smaller cells rather than growing a row (at 816 px, the default Conv2D keeps
     inputs and output side by side with 24 px cells instead of three rows of 32 px)."""
     tried = [(rs, _cell_px(rs, avail, room, t), merged) for merged in (False, True)
              for rs in [wrap_rows(panels, lambda p, px=px: _slot_cells(p, px, t) * px, avail,

@@ -32,7 +32,7 @@ import streamlit as st
 from app.context import ViewContext
 from app.figures.animation import animation_figure, receptive_figure
 from app.figures.animation_controls import SPEEDS
-from app.figures.animation_grid import COLUMN_PX
+from app.figures.animation_grid import COLUMN_PX, PRESENT_PX
 from app.figures.gif import GifLabels, animation_gif
 from app.state import extra_value
 from engine import animate as A
@@ -442,14 +442,14 @@ def _render_animation(ctx: ViewContext, layer, x_small: np.ndarray, picture) -> 
     fig = animation_figure(anim, filter_index=display, channel=channel,
                            duration=SPEEDS[ss.get("anim_speed", "normal")],
                            active=opening(anim, ss.get("anim_step")),
-                           max_width=1300 if present else COLUMN_PX,
+                           max_width=PRESENT_PX if present else COLUMN_PX,
                            max_height=700 if present else 1500, present=present)
     with picture:
         st.plotly_chart(fig, key="anim_chart", width="content", theme=None,
                         config={"displayModeBar": False, "scrollZoom": False})
         st.caption(f"{len(anim.frames)} steps ({anim.granularity} granularity; at most "
-                   f"{A.MAX_FRAMES}). Under the picture: ▶ Play / ❚❚ Pause, ◀ Step back / "
-                   "Step forward ▶, the speed and the step slider, all in your browser; "
+                   f"{A.MAX_FRAMES}). Above the picture: ▶ Play / ❚❚ Pause, ◀ Back / "
+                   "Forward ▶ (one step), the speed and the step slider, all in your browser; "
                    "the legend names every outline and fill.")
         st.markdown(explain(anim))
         _gif_button(ctx, weights, x_small, granularity, view, display, channel, present)
