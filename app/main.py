@@ -299,7 +299,8 @@ def _fallback_context(state: S.AppState, x, input_label: str, error: str) -> Vie
 
 def _context(state: S.AppState, x, input_label: str, slots: dict) -> ViewContext | None:
     """The view context of the sidebar's configuration, or after Keras's refusal (shown next
-    to the argument it names) a fallback."""
+    to the argument it names: a new refused argument reruns the script once, so that its
+    widgets get the error slot, see :data:`app.widgets.CULPRIT`) a fallback."""
     mode = state.weights if S.has_weights(state.layer) else "init"
     custom = state.kernel if mode == "custom" else None
     kwargs = S.layer_kwargs(state)
@@ -310,8 +311,13 @@ def _context(state: S.AppState, x, input_label: str, slots: dict) -> ViewContext
         error = str(exc)
     else:
         st.session_state["last_good"] = LastGood(state.layer, kwargs, mode, custom, x.shape)
+        st.session_state[W.CULPRIT] = None
         return ctx
     culprit = W.blame(error, [s.name for s in S.arg_specs(state.layer)])
+    if culprit != st.session_state.get(W.CULPRIT):
+        # the error slot is drawn under the refused argument only: once more with it there
+        st.session_state[W.CULPRIT] = culprit
+        st.rerun()
     slot = slots.get(culprit)
     (slot if slot is not None else st.sidebar).error(error)
     where = f" (argument `{culprit}`)" if culprit else ""

@@ -103,8 +103,22 @@ def _fmt_choice(name):
     return fmt
 
 
+def _row():
+    """A row of equal-width inputs: one horizontal block (``st.columns`` would add a block
+    per input, each an element the browser re-renders on every rerun)."""
+    return st.container(horizontal=True, wrap=False, gap="small")
+
+
+#: Session key: the argument Keras refused in the previous run (``None``: none). Only that
+#: argument gets an error slot under its widgets (an empty slot under every argument was an
+#: element per argument for the browser to redraw on every rerun); the router reruns once
+#: when the refused argument changes (:func:`app.main._context`).
+CULPRIT = "arg_culprit"
+
+
 def render_arg(spec: ArgSpec, layer: str, slots: dict) -> None:
-    """Draw the widget(s) of one argument and an error slot under it."""
+    """Draw the widget(s) of one argument, and an error slot under them when it is the
+    argument Keras refused last time (``slots[name]``)."""
     rank = rank_of(layer)
     axes = AXIS_SHORT[rank]
     k = spec.kind
@@ -114,27 +128,26 @@ def render_arg(spec: ArgSpec, layer: str, slots: dict) -> None:
                         key=arg_key(spec.name), help=help_)
     elif k == "tuple":
         st.markdown(f"**{spec.name}**" + ("" if rank == 1 else " · per axis"), help=help_)
-        cols = st.columns(rank)
-        for i, c in enumerate(cols):
-            c.number_input(f"{spec.name} {axes[i]}", min_value=spec.min, max_value=MAX_INT_ARG,
-                           step=1, key=arg_key(spec.name, i), label_visibility="visible")
+        row = _row()
+        for i in range(rank):
+            row.number_input(f"{spec.name} {axes[i]}", min_value=spec.min,
+                             max_value=MAX_INT_ARG, step=1, key=arg_key(spec.name, i))
     elif k == "opt_tuple":
         on = st.checkbox(f"set {spec.name}", key=arg_key(spec.name, "set"), help=help_)
         if on:
-            cols = st.columns(rank)
-            for i, c in enumerate(cols):
-                c.number_input(f"{spec.name} {axes[i]}", min_value=0, max_value=MAX_INT_ARG,
-                               step=1, key=arg_key(spec.name, i))
+            row = _row()
+            for i in range(rank):
+                row.number_input(f"{spec.name} {axes[i]}", min_value=0, max_value=MAX_INT_ARG,
+                                 step=1, key=arg_key(spec.name, i))
         else:
             st.caption(f"{spec.name}=None: Keras infers it (see the ambiguity note).")
     elif k == "pairs":
         st.markdown(f"**{spec.name}** · (before, after) per axis", help=help_)
         for i in range(rank):
-            cols = st.columns(2)
+            row = _row()
             for j in range(2):
-                cols[j].number_input(f"{axes[i]}: {PAIR_LABELS[rank][i][j]}", min_value=0,
-                                     max_value=MAX_INT_ARG, step=1,
-                                     key=arg_key(spec.name, i, j))
+                row.number_input(f"{axes[i]}: {PAIR_LABELS[rank][i][j]}", min_value=0,
+                                 max_value=MAX_INT_ARG, step=1, key=arg_key(spec.name, i, j))
     elif k == "choice":
         opts = [NONE if o is None else o for o in spec.options]
         if st.session_state.get(arg_key(spec.name)) not in opts:
@@ -145,11 +158,13 @@ def render_arg(spec: ArgSpec, layer: str, slots: dict) -> None:
         st.checkbox(spec.name, key=arg_key(spec.name), help=help_)
     elif k == "str":
         st.text_input(spec.name, key=arg_key(spec.name), help=help_, placeholder="automatic")
-    slots[spec.name] = st.empty()
+    if spec.name == st.session_state.get(CULPRIT):
+        slots[spec.name] = st.empty()
 
 
 def render_args(layer: str, weights_mode: str, groups=("main", "bias", "advanced")) -> dict:
-    """Draw the argument widgets of ``layer``; return ``{argument: error slot}``."""
+    """Draw the argument widgets of ``layer``; return ``{argument: error slot}`` (the refused
+    argument's, see :data:`CULPRIT`)."""
     slots: dict = {}
     specs = arg_specs(layer)
     use_bias = bool(st.session_state.get(arg_key("use_bias"), True))

@@ -190,11 +190,33 @@ def test_invalid_combination_shows_keras_reason_and_keeps_result():
     msgs = errors(at)
     assert any("`strides > 1` not supported in conjunction with `dilation_rate > 1`" in m
                for m in msgs), msgs
-    # an error next to the offending argument in the sidebar, and the last good result kept
-    assert any("not supported" in e.value for e in at.sidebar.error)
+    # one error, right under the argument the message names first (after strides' inputs,
+    # before the next argument), and the last good result kept
+    assert sum("not supported" in e.value for e in at.sidebar.error) == 1
+    order = _sidebar_order(at)
+    error_at = next(i for i, (kind, what) in enumerate(order)
+                    if kind == "error" and "not supported" in what)
+    assert order.index(("number_input", "arg.strides.1")) < error_at \
+        < order.index(("selectbox", "arg.padding")), order
     assert shape_text(at) == "Output shape: (1, 15, 30, 4)"
     at.number_input(key="arg.dilation_rate.0").set_value(1).run()
     assert not errors(at)
+    # only a refused argument has an error slot: none is left among the sidebar's elements
+    assert not any(kind == "empty" for kind, _ in _sidebar_order(run_app({})))
+
+
+def _sidebar_order(at) -> list:
+    """The sidebar's elements in page order, as (type, key or text)."""
+    out = []
+
+    def walk(node):
+        for child in node.children.values():
+            what = getattr(child, "key", None) or str(getattr(child, "value", ""))[:80]
+            out.append((child.type, what))
+            if hasattr(child, "children"):
+                walk(child)
+    walk(at.sidebar)
+    return out
 
 
 def test_engine_errors_at_build_time():
