@@ -220,27 +220,35 @@ def _theme() -> T.Theme:
 def _controls(ctx: ViewContext) -> tuple[int, Selection, int | None]:
     """Batch item, colour scale, depth slice, selection line → (item, selection, depth)."""
     ss, g = st.session_state, ctx.geometry
-    cols = st.columns([5, 2, 3, 6, 2], vertical_alignment="center")
+    # the batch item and depth slider get a column only when shown (an empty column is an
+    # element redrawn on every rerun); the scale's column takes their room instead
+    batch, deep = ctx.x.shape[0] > 1, ctx.rank == 3
+    names = ["scale"] + ["batch"] * batch + ["depth"] * deep + ["linked", "reset"]
+    widths = {"scale": 5 + 2 * (not batch) + 3 * (not deep), "batch": 2, "depth": 3,
+              "linked": 6, "reset": 2}
+    col = dict(zip(names, st.columns([widths[n] for n in names], vertical_alignment="center")))
     b = 0
-    cols[0].radio("Output colour scale", ("shared", "per_channel"), key="scale", horizontal=True,
-                  format_func={"shared": "shared", "per_channel": "per channel"}.get,
-                  help="Colours of the output maps: one scale shared by every channel, or "
-                       "one scale per channel.")
-    if ctx.x.shape[0] > 1:
-        b = int(cols[1].number_input("Batch item", 0, ctx.x.shape[0] - 1, 0, key="ex.item"))
+    col["scale"].radio("Output colour scale", ("shared", "per_channel"), key="scale",
+                       horizontal=True,
+                       format_func={"shared": "shared", "per_channel": "per channel"}.get,
+                       help="Colours of the output maps: one scale shared by every channel, "
+                            "or one scale per channel.")
+    if batch:
+        b = int(col["batch"].number_input("Batch item", 0, ctx.x.shape[0] - 1, 0,
+                                          key="ex.item"))
     sel = selection_for(g, ss.get("selection"))
     depth = None
-    if ctx.rank == 3:
+    if deep:
         if sel.where == "output":
             ss["ex.depth"] = sel.cell[0]
         elif not 0 <= ss.get("ex.depth", -1) < g.out_spatial[0]:
             ss["ex.depth"] = g.out_spatial[0] // 2
-        depth = cols[2].slider("Output depth slice", 0, g.out_spatial[0] - 1, key="ex.depth",
-                               on_change=_on_depth)
-    cols[3].markdown(f"**Linked:** {sel.where} cell {sel.cell} — click any cell of the input "
-                     "or the output.")
-    cols[4].button("Reset", on_click=_clear_selection, key="ex.reset",
-                   help="Select the centre output cell again.")
+        depth = col["depth"].slider("Output depth slice", 0, g.out_spatial[0] - 1,
+                                    key="ex.depth", on_change=_on_depth)
+    col["linked"].markdown(f"**Linked:** {sel.where} cell {sel.cell} — click any cell of the "
+                           "input or the output.")
+    col["reset"].button("Reset", on_click=_clear_selection, key="ex.reset",
+                        help="Select the centre output cell again.")
     return b, sel, depth
 
 
