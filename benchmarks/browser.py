@@ -268,7 +268,10 @@ def warm_first_pictures(browser, servers: dict, sc: Scenario, repeat: int) -> di
 
 
 def measure(browser, server: Server, sc: Scenario, label: str, repeat: int,
-            warm_s: float | None = None) -> Result:
+            warm_s: float | None = None) -> tuple[Result, list]:
+    """The scenario opened once in a new page, then ``repeat`` filters changes: the open's
+    :class:`Result` and the changes' ``(ms, bytes, server s, browser s)``
+    (:meth:`Probe.change_filters`); :func:`with_changes` writes their medians in."""
     probe = Probe(browser)
     try:
         cpu0 = server.cpu_seconds()
@@ -276,16 +279,37 @@ def measure(browser, server: Server, sc: Scenario, label: str, repeat: int,
         result = Result(sc.name, label, opened, probe.first_picture(), warm_s,
                         probe.received / 1000, (server.cpu_seconds() - cpu0) * 1000)
         if sc.new_filters is None:
-            return result
-        runs = [probe.change_filters(v, server)
-                for _, v in zip(range(repeat), [sc.new_filters, "4"] * repeat)]
+            return result, []
+        return result, [probe.change_filters(v, server)
+                        for _, v in zip(range(repeat), [sc.new_filters, "4"] * repeat)]
+    finally:
+        probe.close()
+
+
+def with_changes(result: Result, runs: list) -> Result:
+    """``result`` with the medians of the changes ``runs`` (none: unchanged)."""
+    if runs:
         result.latency_ms = statistics.median(r[0] for r in runs)
         result.browser_ms = statistics.median(r[3] for r in runs) * 1000
         result.kb = statistics.median(r[1] for r in runs) / 1000
         result.cpu_ms = statistics.median(r[2] for r in runs) * 1000
-        return result
-    finally:
-        probe.close()
+    return result
+
+
+def measure_rounds(browser, servers: dict, sc: Scenario, repeat: int, rounds: int,
+                   warm: dict) -> list[Result]:
+    """Every tree measured ``rounds`` times in alternation (A B A B …: a slow moment of the
+    machine hits both sides), each round an open and ``repeat`` changes; per tree the
+    first round's open and the median of all its changes."""
+    opens, runs = {}, {label: [] for label in servers}
+    for _ in range(rounds):
+        for label, server in servers.items():
+            result, changes = measure(browser, server, sc, label, repeat,
+                                      statistics.median(warm[label]) if label in warm
+                                      else None)
+            opens.setdefault(label, result)
+            runs[label] += changes
+    return [with_changes(opens[label], runs[label]) for label in servers]
 
 
 # --------------------------------------------------------------------------- runs
@@ -325,6 +349,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--compare", metavar="REV", help="also measure this git revision")
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure the trees this many times in alternation (changes pooled)")
     p.add_argument("--cold", action="store_true")
     p.add_argument("--only", default="", help="scenarios whose name contains this text")
     p.add_argument("--no-tree", action="store_true",
@@ -350,10 +376,8 @@ def main(argv=None) -> None:
                     measure(browser, servers[label], sc, label, 1)  # warm caches
                 warm = (warm_first_pictures(browser, servers, sc, args.repeat)
                         if sc.warm and not args.no_warm else {})
-                for label, _ in roots:
-                    results.append(measure(
-                        browser, servers[label], sc, label, args.repeat,
-                        statistics.median(warm[label]) if label in warm else None))
+                results += measure_rounds(browser, servers, sc, args.repeat, args.rounds,
+                                          warm)
                 loads.append(os.getloadavg()[0])
             if args.cold:
                 notes = [cold_start(root, label, browser) for label, root in roots]
