@@ -62,12 +62,27 @@ def _slider_h(t: Theme) -> int:
     return 46 + int(1.5 * t.font)
 
 
+class RowPx(NamedTuple):
+    """Where the step control's groups start on its one row (pixels from the plot's left
+    edge): ``nav`` back / forward, ``speed`` the "Speed:" label, ``end`` the row's end."""
+
+    nav: float
+    speed: float
+    end: float
+
+
+def _row_px(t: Theme) -> RowPx:
+    nav = _button_px([PLAY, PAUSE], t) + 16
+    speed = nav + _button_px([BACK, FORWARD], t) + GROUP_GAP
+    return RowPx(nav, speed, speed + _label_px(t) + _button_px(SPEEDS, t))
+
+
 def control_size(t: Theme, avail: float) -> ControlSize:
     """Play / pause, step back / forward and the speed on one row when ``avail`` pixels
     allow it, else the speed on a second row; the scrubber under them."""
     play_w, nav_w = _button_px([PLAY, PAUSE], t), _button_px([BACK, FORWARD], t)
     speed_w = _label_px(t) + _button_px(SPEEDS, t)
-    one = play_w + 16 + nav_w + GROUP_GAP + speed_w
+    one = _row_px(t).end
     one_row = one <= avail
     height = (1 if one_row else 2) * (_button_h(t) + 8) + _slider_h(t)
     return ControlSize(one if one_row else max(play_w + nav_w + 24, speed_w), height, one_row)
@@ -80,16 +95,15 @@ def controls(n_frames: int, active: int, duration: int, t: Theme, grid: Grid,
     menu 1 step back / step forward (re-aimed by every frame), menu 2 the speed (the
     closest to ``duration`` active; it sets the Play button's frame duration), a
     ``Speed:`` label, and the scrubber (``step k / n``) under them."""
-    btn_h, play_w = _button_h(t), _button_px([PLAY, PAUSE], t)
+    btn_h, px = _button_h(t), _row_px(t)
 
     def paper_y(px_above: float) -> float:  # pixels above the plot area → paper y
         return 1 + px_above / grid.plot_h
 
     row_y = paper_y(size.height)
-    nav_px = play_w + 16
     # the speed group left-aligned after the step buttons (or under them on a second row):
     # label, then its buttons, so that the label sits next to them whatever their real width
-    speed_px = nav_px + _button_px([BACK, FORWARD], t) + GROUP_GAP if size.one_row else 0.0
+    speed_px = px.speed if size.one_row else 0.0
     speed_y = row_y if size.one_row else paper_y(size.height - btn_h - 8)
     row = {"type": "buttons", "direction": "left", "yanchor": "top", "pad": {"t": 0},
            "font": {"size": t.font}, "showactive": False}
@@ -98,7 +112,7 @@ def controls(n_frames: int, active: int, duration: int, t: Theme, grid: Grid,
         dict(row, x=0.0, y=row_y, xanchor="left",
              buttons=[{"label": PLAY, "method": "animate", "args": _go(None, duration)},
                       {"label": PAUSE, "method": "animate", "args": _go([None], 0)}]),
-        dict(row, x=nav_px / grid.plot_w, y=row_y, xanchor="left",
+        dict(row, x=px.nav / grid.plot_w, y=row_y, xanchor="left",
              buttons=nav_buttons(active, n_frames)),
         dict(row, x=(speed_px + _label_px(t)) / grid.plot_w, y=speed_y, xanchor="left",
              showactive=True,
