@@ -5,16 +5,17 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
   cell still picks the output whose field is centred nearest to it (and the URL follows).
 - Stack: the feature-map / receptive-field section is a fragment; changing its output cell
   still redraws its caption and figure.
-- Animate at 1280 and 1366 px windows (1280 in presentation mode), the receptive map at 1280 and 1366, Explore's charts at
-  1280, 1366 and 1920: each chart fits its column (Streamlit does not narrow it), so a
-  change draws it once: Streamlit's second pass changes no DOM node.
+- Animate at 1024, 1280 and 1366 px windows (1024 and 1280 in presentation mode), the
+  receptive map at 1280 and 1366, Explore's charts at 1280, 1366 and 1920: each chart fits
+  its column (Streamlit does not narrow it), so a change draws it once: Streamlit's second
+  pass changes no DOM node.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from app import theme as T
+from app import column_width, theme as T
 from app.figures.animation_grid import COLUMN_PX, PRESENT_PX
 from tests.test_browser import SHOTS, browser, server  # noqa: F401 - pytest fixtures
 
@@ -116,27 +117,51 @@ _CONTROLS = """() => [
     .map(a => { const r = a.getBoundingClientRect(); return [r.left, r.right]; })[0]]"""
 
 
-@pytest.mark.parametrize("window, present", [(1280, False), (1366, False), (1280, True)],
-                         ids=["1280", "1366", "1280-present"])
+def _rows(buttons: list) -> list:
+    """The step control's buttons ([left, top, right] each) grouped by row, top first."""
+    rows: dict = {}
+    for b in buttons:
+        rows.setdefault(round(b[1]), []).append(b)
+    return [rows[top] for top in sorted(rows)]
+
+
+@pytest.mark.parametrize("window, present", [(1280, False), (1366, False), (1280, True),
+                                             (1024, False), (1024, True)],
+                         ids=["1280", "1366", "1280-present", "1024", "1024-present"])
 def test_animate_chart_fits_its_column_and_is_drawn_once(server, browser, window,  # noqa: F811
                                                          present):
     """The Animate chart is as wide as its budget (COLUMN_PX, PRESENT_PX in presentation
-    mode) and its column holds it from a 1280 px window up, so Streamlit never narrows it
-    (a narrowed chart is drawn twice: ~10,000 DOM nodes); its step control keeps one row:
-    play / pause, back / forward, then "Speed:" right before its buttons, none overlapping."""
+    mode) where its column holds that (from a 1280 px window up: opened without a second
+    layout), else as wide as the column the browser measured (app.column_width: laid out
+    again once); Streamlit never narrows it (a narrowed chart is drawn twice, ~10,000 DOM
+    nodes, and its buttons overlapped). Its step control: play / pause, back / forward,
+    then "Speed:" right before its buttons, on one row where it fits, none overlapping."""
     page = browser.new_page(viewport={"width": window, "height": 768})
     page.add_init_script(f"({_REACTS})()")
     page.goto(f"{server}/?view=animate" + ("&present=1" if present else ""))
     page.get_by_text("Animate Conv2D").first.wait_for(timeout=120_000)
     _chart_drawn(page)
+    page.wait_for_timeout(1500)
+    opened = [m for key, m in page.evaluate("() => window.__reacts") if key == "anim_chart"]
     drawn_w, column_w = page.evaluate(_WIDTHS)
     budget = PRESENT_PX if present else COLUMN_PX
-    assert drawn_w <= budget <= column_w, (drawn_w, column_w)
+    if window >= 1280:
+        assert drawn_w <= budget <= column_w, (drawn_w, column_w)
+        assert sum(m > 1000 for m in opened) == 1, opened     # laid out once
+    else:
+        assert column_w - column_width.GROW_PX < drawn_w <= column_w < budget, (drawn_w, column_w)
     buttons, label = page.evaluate(_CONTROLS)
-    assert len(buttons) == 8 and len({round(top) for _, top, _ in buttons}) == 1, buttons
-    rights = [right for _, _, right in buttons]
-    assert all(r <= nxt[0] for r, nxt in zip(rights, buttons[1:])), buttons  # no overlap
-    assert rights[3] < label[0] and 0 < buttons[4][0] - label[1] < 30, (buttons, label)
+    rows = _rows(buttons)
+    assert len(buttons) == 8 and len(rows) == (1 if window >= 1280 else 2), buttons
+    for row in rows:                                          # no overlap
+        assert all(a[2] <= b[0] for a, b in zip(row, row[1:])), row
+    speed = buttons[4:]                          # after play / pause and back / forward
+    assert 0 < speed[0][0] - label[1] < 30, (buttons, label)  # "Speed:" right before them
+    assert label[0] > (buttons[3][2] if len(rows) == 1 else rows[0][0][0] - 1), (buttons, label)
+    column_right = page.evaluate("() => document.querySelector('.js-plotly-plot')"
+                                 ".closest('[data-testid=stVerticalBlock]')"
+                                 ".getBoundingClientRect().right")
+    assert max(right for _, _, right in buttons) <= column_right + 1, (buttons, column_right)
     if not present:             # (presentation mode collapses the sidebar)
         box = page.get_by_label("filters", exact=True)
         reacts = _reacts_after(page, lambda: (box.fill("8"), box.press("Enter")))["anim_chart"]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from app import column_width
 from app.context import ViewContext
 from app.figures.animation import animation_figure, receptive_figure
 from app.figures.animation_controls import SPEEDS
@@ -439,12 +440,12 @@ def _render_animation(ctx: ViewContext, layer, x_small: np.ndarray, picture) -> 
         st.warning(f"{exc}")
         return
     present = _present()
-    fig = animation_figure(anim, filter_index=display, channel=channel,
-                           duration=SPEEDS[ss.get("anim_speed", "normal")],
-                           active=opening(anim, ss.get("anim_step")),
-                           max_width=PRESENT_PX if present else COLUMN_PX,
-                           max_height=700 if present else 1500, present=present)
     with picture:
+        fig = animation_figure(anim, filter_index=display, channel=channel,
+                               duration=SPEEDS[ss.get("anim_speed", "normal")],
+                               active=opening(anim, ss.get("anim_step")),
+                               max_width=column_width.fit(PRESENT_PX if present else COLUMN_PX),
+                               max_height=700 if present else 1500, present=present)
         st.plotly_chart(fig, key="anim_chart", width="content", theme=None,
                         config={"displayModeBar": False, "scrollZoom": False})
         st.caption(f"{len(anim.frames)} steps ({anim.granularity} granularity; at most "
@@ -500,7 +501,9 @@ def _render_field(ctx: ViewContext, x_small: np.ndarray, picture) -> None:
     names = ["input"] + [f"after {ctx.layer_name} #{k}" for k in range(1, int(depth))] + \
         [f"output of layer {int(depth)}"]
     with picture:
-        st.plotly_chart(receptive_figure(levels, names, present=_present()),
+        fig = receptive_figure(levels, names, max_width=column_width.fit(COLUMN_PX),
+                               present=_present())
+        st.plotly_chart(fig,
                         key="anim_rf_chart", on_select="rerun", selection_mode="points",
                         width="content", theme=None, config={"displayModeBar": False})
         _field_text(levels, tuple(index))

@@ -1,0 +1,53 @@
+"""app.column_width: a figure laid out for its budget, or for the narrower column the
+browser measured (the browser side: tests/test_speed_views_browser.py at 1024 px)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, strategies as st_
+
+from app import column_width as CW
+from app.figures.animation_grid import COLUMN_PX, PRESENT_PX
+from tests.test_app import APP
+
+
+@given(budget=st_.integers(CW.MIN_PX, 2000), measured=st_.one_of(st_.none(), st_.integers(0, 4000)))
+def test_width_for_never_exceeds_the_budget_or_a_measured_column(budget, measured):
+    width = CW.width_for(budget, measured)
+    assert CW.MIN_PX <= width <= budget
+    if measured is None or measured >= budget:
+        assert width == budget
+    elif measured >= CW.MIN_PX:
+        assert width == measured
+
+
+def _animate(measured, **query):
+    """The Animate chart's layout with ``measured`` px already reported by the browser."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["view"] = "animate"
+    for key, value in query.items():
+        at.query_params[key] = value
+    if measured is not None:
+        at.session_state[CW.MEASURED] = measured
+    at.run()
+    assert not at.exception, at.exception
+    (chart,) = at.get("plotly_chart")
+    return json.loads(chart.proto.spec)["layout"]
+
+
+@pytest.mark.parametrize("measured, query, width, rows", [
+    (None, {}, COLUMN_PX, 1), (906, {}, COLUMN_PX, 1), (564, {}, 564, 2),
+    (864, {"present": "1"}, 864, 2), (None, {"present": "1"}, PRESENT_PX, 1),
+    (440, {"anim_mode": "field"}, 440, 0)])
+def test_animate_is_laid_out_for_the_measured_column(measured, query, width, rows):
+    """No width measured, or a column wider than the budget: the budget; a narrower column:
+    its width, the step control's speed buttons then on a second row."""
+    layout = _animate(measured, **query)
+    assert layout["width"] <= width, layout["width"]
+    if measured is not None and measured < width + 40:     # the column decides the width
+        assert layout["width"] > width - 40, layout["width"]
+    menus = layout.get("updatemenus", [])
+    assert len({round(m["y"], 6) for m in menus}) == rows, menus
