@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ first, no
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from app import cached, column_width, compute, state as S, url, widgets as W  # noqa: E402
+from app import cached, compute, state as S, url, widgets as W  # noqa: E402
 from app import sidebar_input as INPUT  # noqa: E402
 from app.context import LastGood, Selection, ViewContext  # noqa: E402
 from app.pages import animate, explore, guard, learn, receptive, stack  # noqa: E402
@@ -395,7 +395,7 @@ def main() -> None:
     # And the column-width measurer (app.column_width) takes no room: no element, no gap.
     st.html('<style>[data-testid="stVerticalBlock"]'
             ' { width: round(down, 100%, 1px) !important; }'
-            f' .st-key-{column_width.KEY} {{ display: none; }}</style>')
+            ' .st-key-column_width { display: none; }</style>')  # column_width.KEY
     try:
         state, x, input_label, input_error, slots = _sidebar(ss)
         _header(state)

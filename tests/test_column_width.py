@@ -51,3 +51,9 @@ def test_animate_is_laid_out_for_the_measured_column(measured, query, width, row
         assert layout["width"] > width - 40, layout["width"]
     menus = layout.get("updatemenus", [])
     assert len({round(m["y"], 6) for m in menus}) == rows, menus
+
+
+def test_the_page_style_hides_the_measurer_by_its_key():
+    """main.py's style rule (a literal: st.html gets no built strings) names CW.KEY."""
+    from pathlib import Path
+    assert f".st-key-{CW.KEY} {{ display: none; }}" in Path(APP).read_text()
