@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.keras_ref import compare
+from tests.keras_ref import compare, keras_by_subsampling
 
 EXAMPLES = int(os.environ.get("CONVLAB_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -157,3 +157,37 @@ def test_reshaping_family_matches_keras(kind, suffix):
         compare(f"{kind}{suffix}", kwargs, x)
 
     check()
+
+
+CI_FAILURE = {"kernel_size": 4, "strides": (1, 3), "data_format": "channels_first",
+              "use_bias": False, "padding": "same", "depth_multiplier": 3}
+
+
+@pytest.mark.parametrize("cls_name,extra", [
+    ("SeparableConv2D", {"filters": 2}),
+    ("SeparableConv2D", {"filters": 2, "activation": "softmax"}),
+    ("DepthwiseConv2D", {"use_bias": True, "activation": "tanh"}),
+    ("DepthwiseConv2D", {"data_format": "channels_last", "padding": "valid"}),
+])
+def test_unequal_strides_on_one_channel_match_keras(cls_name, extra):
+    """The configuration CI once failed on, where TensorFlow's own depthwise kernel leaves
+    output cells uncomputed (tests/keras_ref.keras_depthwise_unequal_strides_bug): the
+    reference must still be Keras's exact answer, here checked against a NumPy loop too."""
+    kwargs = dict(CI_FAILURE, **extra)
+    shape = (2, 1, 6, 3) if kwargs["data_format"] == "channels_first" else (2, 6, 5, 1)
+    x = np.random.default_rng(7).normal(size=shape).astype(np.float32)
+    assert compare(cls_name, kwargs, x) == "accepted"
+
+
+def test_subsampling_reference_equals_a_numpy_loop():
+    """keras_by_subsampling (stride-1 Keras on TF-padded input, every stride-th cell) against
+    a direct depthwise sum, on the configuration TensorFlow's strided kernel gets wrong."""
+    kwargs = dict(CI_FAILURE, data_format="channels_last", depth_multiplier=2)
+    x = np.random.default_rng(3).normal(size=(1, 6, 3, 1)).astype(np.float32)
+    kernel = np.random.default_rng(4).normal(size=(4, 4, 1, 2)).astype(np.float32)
+    z = keras_by_subsampling("DepthwiseConv2D", kwargs, x, [kernel])
+    padded = np.pad(x, ((0, 0), (1, 2), (0, 1), (0, 0)))  # TF "same": rows 1+2, columns 0+1
+    expected = np.array([[[np.einsum("hwc,hwcm->m", padded[0, i:i + 4, 3 * j:3 * j + 4], kernel)
+                           for j in range(1)] for i in range(6)]])
+    assert z.shape == (1, 6, 1, 2)
+    np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-5)
