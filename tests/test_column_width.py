@@ -57,3 +57,36 @@ def test_the_page_style_hides_the_measurer_by_its_key():
     """main.py's style rule (a literal: st.html gets no built strings) names CW.KEY."""
     from pathlib import Path
     assert f".st-key-{CW.KEY} {{ display: none; }}" in Path(APP).read_text()
+
+
+def _explore_column_weights(measured, **query):
+    """The weights of every st.columns column on the default Explore page (Conv2D, kernel
+    shown) with ``measured`` px already reported by the browser."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    if measured is not None:
+        at.session_state[CW.MEASURED] = measured
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart"), "no panels drawn"
+    return [c.weight for c in at.columns]
+
+
+@pytest.mark.parametrize("measured, query, one_row", [
+    (None, {}, True), (906, {}, True), (816, {}, True), (564, {}, False),
+    (1180, {"present": "1"}, True), (960, {"present": "1"}, False)])
+def test_explore_panels_take_two_rows_in_a_narrow_column(measured, query, one_row):
+    """Input, padded input, kernel, output in one row ([3, 2.6, 2.4, 4]) where the column
+    holds explore.ROW_PX, else two rows of two equal columns (the kernel's column wider
+    than the kernel figure: at 1024 px it was squeezed to ~100 px and its title cut)."""
+    from app.pages.explore import ROW_PX
+    weights = [round(w, 4) for w in _explore_column_weights(measured, **query)]
+
+    def has(run):               # st.columns normalises its weights to sum 1 per row
+        return any(weights[i:i + len(run)] == run for i in range(len(weights)))
+    assert has([0.25, 0.2167, 0.2, 0.3333]) == one_row, weights
+    assert has([0.5] * 4) == (not one_row), weights
+    if not one_row:
+        assert measured < ROW_PX[bool(query)]

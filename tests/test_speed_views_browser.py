@@ -6,7 +6,7 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
 - Stack: the feature-map / receptive-field section is a fragment; changing its output cell
   still redraws its caption and figure.
 - Animate at 1024, 1280 and 1366 px windows (1024 and 1280 in presentation mode), the
-  receptive map at 1280 and 1366, Explore's charts at 1280, 1366 and 1920: each chart fits
+  receptive map at 1280 and 1366, Explore's charts at 1024, 1280, 1366 and 1920: each chart fits
   its column (Streamlit does not narrow it), so a change draws it once: Streamlit's second
   pass changes no DOM node.
 """
@@ -192,7 +192,7 @@ def test_receptive_map_fits_its_column_and_is_drawn_once(server, browser, window
     page.close()
 
 
-@pytest.mark.parametrize("window", [1280, 1366, 1920])
+@pytest.mark.parametrize("window", [1024, 1280, 1366, 1920])
 def test_explore_charts_are_drawn_once(server, browser, window):  # noqa: F811 - fixtures
     """A kernel_size change in Explore redraws the kernel and output charts once at common
     window widths: the page rounds every block to whole pixels (app/main.py's style rule),
@@ -216,4 +216,41 @@ def test_explore_charts_are_drawn_once(server, browser, window):  # noqa: F811 -
                            "window.__reacts.filter(r => r[0] === 'ex-out_fig').length >= 2")
     assert set(reacts) == {"ex-out_fig"} and reacts["ex-out_fig"][-1] < _NOTHING, reacts
     page.get_by_text("Kernel (5, 3, 3, 8)").first.wait_for(timeout=60_000)
+    page.close()
+
+
+#: Explore's panels: [chart key, drawn width, its column's width, top] per chart, and the
+#: Reset button's label [shown width, needed width] (CSS px).
+_PANELS = """() => [
+  [...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+    const keyed = gd.closest('[class*="st-key-"]');
+    return [keyed ? keyed.className.match(/st-key-(\\S+)/)[1] : '', gd._fullLayout.width,
+            gd.closest('[data-testid=stColumn]').getBoundingClientRect().width,
+            Math.round(gd.getBoundingClientRect().top)]; }),
+  (() => { const p = document.querySelector('.st-key-ex-reset button p');
+           return [p.clientWidth, p.scrollWidth]; })()]"""
+
+
+@pytest.mark.parametrize("window, rows", [(1024, 2), (1366, 1)])
+def test_explore_panels_fit_their_columns(server, browser, window, rows):  # noqa: F811
+    """At 1024 px (a 564 px main column) the four panels take two rows, so the kernel's
+    column holds the kernel figure (it was squeezed to ~100 px, its title cut) and every
+    chart fits its column; at 1366 px they stay in one row. The Reset button shows its
+    whole label (it was cut to "R…" at 1024)."""
+    page = browser.new_page(viewport={"width": window, "height": 768})
+    page.goto(f"{server}/")
+    page.get_by_text("Output shape:").first.wait_for(timeout=120_000)
+    _chart_drawn(page, 3)
+    page.wait_for_function("document.querySelector('.js-plotly-plot')"
+                           ".closest('[data-testid=stColumn]').getBoundingClientRect().width"
+                           + (" > 250" if rows == 2 else " < 250"), timeout=60_000)
+    page.wait_for_timeout(1500)
+    charts, (shown, needed) = page.evaluate(_PANELS)
+    by_key = {key: (drawn, column, top) for key, drawn, column, top in charts}
+    assert by_key["ex-k_fig"][0] == T.NORMAL.kernel_width, charts
+    assert all(drawn <= column + 1 for _, drawn, column, _ in charts), charts
+    tops = sorted({top for _, _, _, top in charts})
+    assert (max(tops) - min(tops) > 150) == (rows == 2), charts
+    assert needed <= shown, (shown, needed)
+    page.screenshot(path=str(SHOTS / f"convlab_explore_{window}x768.png"))
     page.close()

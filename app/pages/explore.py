@@ -19,7 +19,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from app import cached, compute, url
+from app import cached, column_width, compute, url
 from app import theme as T
 from app.codegen import keras_code
 from app.context import Selection, ViewContext
@@ -223,9 +223,11 @@ def _controls(ctx: ViewContext) -> tuple[int, Selection, int | None]:
     # the batch item and depth slider get a column only when shown (an empty column is an
     # element redrawn on every rerun); the scale's column takes their room instead
     batch, deep = ctx.x.shape[0] > 1, ctx.rank == 3
+    # the reset column holds its button's label in a 564 px main column (a 1024 px window:
+    # with 2 of 15 parts it was cut to "R…")
     names = ["scale"] + ["batch"] * batch + ["depth"] * deep + ["linked", "reset"]
     widths = {"scale": 5 + 2 * (not batch) + 3 * (not deep), "batch": 2, "depth": 3,
-              "linked": 6, "reset": 2}
+              "linked": 5, "reset": 3}
     col = dict(zip(names, st.columns([widths[n] for n in names], vertical_alignment="center")))
     b = 0
     col["scale"].radio("Output colour scale", ("shared", "per_channel"), key="scale",
@@ -423,19 +425,38 @@ def _output_panel(ctx: ViewContext, out_item: np.ndarray, lk: Links, depth) -> N
     st.caption(" ".join(notes))
 
 
+#: The narrowest main column (px) that holds the four panels in one row, the kernel's
+#: column at least ``Theme.kernel_width`` wide (normal, presentation mode): 816 px from a
+#: 1280 px window up; a narrower column (a 1024 px window: 564 px) gets two rows.
+ROW_PX = {False: 800, True: 1100}
+
+
 def _panel_widths(ctx: ViewContext) -> list:
-    """Column widths of input, (padded input or note), (kernel), output. On a 1366 px screen
-    the kernel's column holds the kernel figure's fixed width (``Theme.kernel_width``, in
-    presentation mode too): a narrower column would squeeze it, and Streamlit would draw
-    it twice (at the column's width, then at 150 px)."""
+    """Column widths of input, (padded input or note), (kernel), output in one row. On a
+    1366 px screen the kernel's column holds the kernel figure's fixed width
+    (``Theme.kernel_width``, in presentation mode too): a narrower column would squeeze it,
+    and Streamlit would draw it twice (at the column's width, then at 150 px)."""
     if ctx.weights:
         return [3, 2.6, 2.4, 4]
     return [4, 2, 5]
 
 
+def _panel_columns(ctx: ViewContext) -> list:
+    """One column per panel: in one row where the main column holds :data:`ROW_PX` (or its
+    width is not measured yet), else two rows of two (input, padded input; kernel or
+    nothing, output), measured by :func:`app.column_width.fit`."""
+    budget = ROW_PX[_theme().present]
+    if column_width.fit(budget) >= budget:
+        return list(st.columns(_panel_widths(ctx)))
+    top = list(st.columns(2))
+    bottom = list(st.columns(2 if ctx.weights else [1, 3]))
+    return top + (bottom if ctx.weights else bottom[1:])
+
+
 def _panels(ctx: ViewContext, item, out_item, lk: Links, in_depth, why: str, depth) -> None:
-    """Input → (padded input) → kernel → output, side by side in the first screen."""
-    cols = st.columns(_panel_widths(ctx))
+    """Input → (padded input) → kernel → output, side by side in the first screen (two rows
+    in a narrow column)."""
+    cols = _panel_columns(ctx)
     with cols[0]:
         _input_panel(ctx, item, lk, in_depth, why)
     with cols[1]:
