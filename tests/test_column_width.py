@@ -90,3 +90,22 @@ def test_explore_panels_take_two_rows_in_a_narrow_column(measured, query, one_ro
     assert has([0.5] * 4) == (not one_row), weights
     if not one_row:
         assert measured < ROW_PX[bool(query)]
+
+
+@pytest.mark.parametrize("measured, query, width", [
+    (None, {}, 480), (906, {}, 480), (816, {}, 480), (564, {}, 328),
+    (None, {"present": "1"}, 660), (960, {"present": "1"}, 566)])
+def test_receptive_map_is_laid_out_for_the_measured_column(measured, query, width):
+    """Theme.map_width where the map's column (3 of 5 parts of the main column, less the
+    16 px gap) holds it, else that column's whole pixels."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["view"] = "receptive"
+    for key, value in query.items():
+        at.query_params[key] = value
+    if measured is not None:
+        at.session_state[CW.MEASURED] = measured
+    at.run()
+    assert not at.exception, at.exception
+    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    assert layouts[0]["width"] == width, [lay.get("width") for lay in layouts]

@@ -173,13 +173,14 @@ def _margins(cmap: np.ndarray, yaxis: dict, t: T.Theme) -> dict:
 
 
 def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
-               zoom=True, clickable=True, t: T.Theme = T.NORMAL):
+               zoom=True, clickable=True, width=None, t: T.Theme = T.NORMAL):
     """Contribution map over the input (1-D: bars; 2-D: heatmap; pass a 2-D slice for 3-D),
     cells outside the field left blank, the field's outline (cell edges) solid black and
     labelled, and the theoretical box of the arithmetic table dashed blue and labelled (it
     may extend into padding). ``zoom``: frame the field instead of the whole input.
     ``clickable``: shown with ``on_select`` (its modes: :data:`app.figures.layout.SELECTABLE`);
-    otherwise dragging does nothing.
+    otherwise dragging does nothing. ``width``: the figure's width in px (default
+    ``t.map_width``; a narrower column passes its own).
 
     One plain spec (:func:`app.figures.layout.figure`): the heatmap carries only the block of
     cells around the field (float32), the click targets their cells as plain lists."""
@@ -190,7 +191,8 @@ def map_figure(cmap, mask, *, theory=None, axis_names=AXIS_SHORT[2], title=None,
     for axis in (xaxis, yaxis):
         axis.update(automargin=True, tickfont=dict(size=t.font - 2, color=T.INK),
                     title=dict(text=axis["title"], font=dict(size=t.font)))
-    layout = dict(title=dict(text=title), width=t.map_width, height=t.panel_height + 120,
+    layout = dict(title=dict(text=title), width=width or t.map_width,
+                  height=t.panel_height + 120,
                   margin=_margins(cmap, yaxis, t),
                   legend=dict(orientation="h", x=0, y=1, yanchor="bottom",
                               font=dict(size=t.font)),

@@ -21,7 +21,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app import theme as T
+from app import column_width, theme as T
 from app.figures import receptive as F
 from app.state import extra_value
 from engine import shapes
@@ -314,9 +314,25 @@ def _position(plan, names) -> tuple:
     return tuple(index)
 
 
-def _field_section(ctx, plan, table, index, weights, use_x, names):
-    """The contribution map with its outline and theoretical box, and the sentence; the
-    map, or ``None`` after showing why it cannot be computed."""
+#: The gap between Streamlit's columns (px, ``gap="small"``) and the map's share of the
+#: main column (``st.columns([3, 2])``).
+COLUMN_GAP_PX = 16
+MAP_SHARE = 3 / 5
+
+
+def _map_width() -> int:
+    """The map's width (px): ``Theme.map_width`` where its column holds it (from a 1280 px
+    window up), else the whole pixels of its column, from the main column's width that
+    :func:`app.column_width.fit` measured (a 1024 px window: 564 → 328 px)."""
+    full = T.theme(bool(st.session_state.get("present"))).map_width
+    budget = math.ceil(full / MAP_SHARE) + COLUMN_GAP_PX
+    main = column_width.fit(budget)
+    return full if main >= budget else int((main - COLUMN_GAP_PX) * MAP_SHARE)
+
+
+def _field_section(ctx, plan, table, index, weights, use_x, names, map_px):
+    """The contribution map (``map_px`` wide) with its outline and theoretical box, and the
+    sentence; the map, or ``None`` after showing why it cannot be computed."""
     ss = st.session_state
     rank = plan.rank
     x = ctx.x if (weights == "actual" and use_x) else None
@@ -337,12 +353,13 @@ def _field_section(ctx, plan, table, index, weights, use_x, names):
             ss["rf_depth_for"] = index
         d = st.slider("input depth slice", 0, plan.input_spatial[0] - 1, key="rf_depth")
         fig = F.map_figure(cmap[d], mask[d], theory=theory, axis_names=names, clickable=False,
-                           t=t)
+                           width=map_px, t=t)
         st.plotly_chart(fig, key="rf_plot3", theme=None, width="content",
                         config={"displaylogo": False})
     else:
         zoom = st.toggle("Zoom on the field", value=True, key="rf_zoom")
-        fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom, t=t)
+        fig = F.map_figure(cmap, mask, theory=theory, axis_names=names, zoom=zoom,
+                           width=map_px, t=t)
         st.plotly_chart(fig, key="rf_plot", theme=None, width="content",
                         on_select=lambda: _on_click(rank, table, plan.output_spatial),
                         selection_mode="points", config={"displaylogo": False})
@@ -385,6 +402,7 @@ def render(ctx) -> dict[str, str]:
     rank, names = ctx.rank, AXIS_SHORT[ctx.rank]
     _seed_widgets(ctx, rank)
     st.subheader("Receptive field")
+    map_px = _map_width()
     pic, side = st.columns([3, 2])
     with side:
         st.caption("Which input cells one output cell depends on, and how much: the exact "
@@ -398,7 +416,7 @@ def render(ctx) -> dict[str, str]:
         st.markdown(f"**Stack:** {_stack_label(plan, repeat, add)}")
         index = _position(plan, names)
     with pic:
-        cmap = _field_section(ctx, plan, table, index, weights, use_x, names)
+        cmap = _field_section(ctx, plan, table, index, weights, use_x, names, map_px)
     if cmap is None:
         return {}
     _arithmetic(table, names)
