@@ -228,6 +228,22 @@ def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
+#: The longest count a one-third-width metric shows whole at a 1024 px window ("9,999,999").
+METRIC_CHARS = 9
+
+
+def metric_count(n: int) -> str:
+    """``n`` for an ``st.metric`` value: whole (``2,164,138``) up to :data:`METRIC_CHARS`
+    characters, else four significant digits and a unit (``100.0 M``, ``2.097 G``) rather
+    than Streamlit's cut ``100,009,…``; the caller shows the exact count beside it."""
+    whole = f"{n:,}"
+    if len(whole) <= METRIC_CHARS:
+        return whole
+    unit, div = next((u, d) for u, d in (("T", 10**12), ("G", 10**9), ("M", 10**6)) if n >= d)
+    x = n / div                                 # 1 ≤ x < 1000 (T: any size)
+    return f"{x:,.{max(0, 3 - int(math.log10(x)))}f} {unit}"
+
+
 # --------------------------------------------------------------------------- views
 
 def padded_pads(g: LayerGeometry) -> tuple:

@@ -176,7 +176,11 @@ def receptive_overlay_figure(x, cmap, data_format="channels_last", title=""):
 
 
 def shape_flow_figure(rows):
-    """Spatial size (first axis) and channels per layer: where the stack shrinks and grows."""
+    """Per layer (x, in order) the output's size along its first axis after the batch (line,
+    left axis from 0: rows of a channels_last image) and along its last axis (bars, right
+    axis, log scale: channels, or features after Flatten), up to the first layer that
+    fails: where the stack shrinks and grows. Titled, both axes named, the legend above
+    the plot (below it, it covered the layer names)."""
     names, sizes, chans = [], [], []
     for r in rows:
         s = r["output_shape"]
@@ -185,9 +189,20 @@ def shape_flow_figure(rows):
         names.append(r["name"])
         sizes.append(s[1] if len(s) > 2 else None)
         chans.append(s[-1])
+    def axis(base: dict, title: str, **extra) -> dict:
+        return dict(base, automargin=True, title={"text": title, "font": {"size": 12}},
+                    **extra)
+    layout = {**SECONDARY_Y,
+              "yaxis": axis(SECONDARY_Y["yaxis"], "axis 1 size (cells)", rangemode="tozero"),
+              "yaxis2": axis(SECONDARY_Y["yaxis2"], "last axis (log)", type="log", dtick=1,
+                             tickformat="~s", showgrid=False),
+              "xaxis": dict(SECONDARY_Y["xaxis"], automargin=True),
+              "title": {"text": "Output shape per layer: where the stack shrinks and grows",
+                        "font": {"size": 14}},
+              "height": 340, "margin": dict(l=10, r=10, t=80, b=10),
+              "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}}
     return _figure([{"type": "scatter", "x": names, "y": sizes, "mode": "lines+markers",
-                     "name": "size (axis 0)", "xaxis": "x", "yaxis": "y"},
-                    {"type": "bar", "x": names, "y": chans, "name": "channels / features",
-                     "opacity": 0.35, "xaxis": "x", "yaxis": "y2"}],
-                   dict(SECONDARY_Y, height=280, margin=_margin(30),
-                        legend={"orientation": "h"}))
+                     "name": "axis 1 after the batch (rows)", "xaxis": "x", "yaxis": "y"},
+                    {"type": "bar", "x": names, "y": chans,
+                     "name": "last axis (channels; features after Flatten)", "opacity": 0.35,
+                     "xaxis": "x", "yaxis": "y2"}], layout)

@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 import engine.receptive as R
+from app import compute
 from app.figures import stack as F
 from app.pages import guarded
 from engine import stack as S
@@ -374,10 +375,14 @@ def _summary_section(report):
         st.markdown(f"Output shape: ? — layer {first + 1} (`{report.rows[first]['name']}`) "
                     "fails")
     c1, c2, c3 = st.columns(3)
-    c1.metric("Total params" if first is None else "Params (layers computed)",
-              f"{report.total_params:,}")
-    c2.metric("Trainable params", f"{report.trainable_params:,}")
-    c3.metric("Multiply-adds (one example)", f"{report.total_macs:,}")
+    counts = (("Total params" if first is None else "Params (layers computed)",
+               report.total_params), ("Trainable params", report.trainable_params),
+              ("Multiply-adds (one example)", report.total_macs))
+    for col, (label, n) in zip((c1, c2, c3), counts):
+        shown = compute.metric_count(n)
+        col.metric(label, shown)
+        if shown != f"{n:,}":                   # rounded: the whole count under it
+            col.caption(f"exactly {n:,}")
     frame = F.summary_frame(report.rows)
     # a Styler costs tens of milliseconds to send: only when there are rows to paint
     st.dataframe(frame if first is None else F.highlight_styler(frame, first),
