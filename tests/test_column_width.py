@@ -109,3 +109,19 @@ def test_receptive_map_is_laid_out_for_the_measured_column(measured, query, widt
     assert not at.exception, at.exception
     layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
     assert layouts[0]["width"] == width, [lay.get("width") for lay in layouts]
+
+
+@pytest.mark.parametrize("measured, width", [(None, COLUMN_PX), (906, COLUMN_PX), (564, 564)])
+def test_learn_animation_is_laid_out_for_the_measured_column(measured, width):
+    """The lesson's live animation: at most COLUMN_PX wide, or the narrower main column."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["view"] = "learn"
+    if measured is not None:
+        at.session_state[CW.MEASURED] = measured
+    at.run()
+    assert not at.exception, at.exception
+    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    animated = [lay for lay in layouts if lay.get("updatemenus")]
+    assert animated and all(width - 40 < lay["width"] <= width for lay in animated), [
+        lay.get("width") for lay in layouts]

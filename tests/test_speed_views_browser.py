@@ -8,7 +8,7 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
 - Animate at 1024, 1280 and 1366 px windows (1024 and 1280 in presentation mode), the
   receptive map at 1024, 1280 and 1366, Explore's charts at 1024, 1280, 1366 and 1920: each chart fits
   its column (Streamlit does not narrow it), so a change draws it once: Streamlit's second
-  pass changes no DOM node.
+  pass changes no DOM node. Learn's lesson animation at 1024 px: no overlapping buttons.
 """
 
 from __future__ import annotations
@@ -262,4 +262,26 @@ def test_explore_panels_fit_their_columns(server, browser, window, rows):  # noq
     assert (max(tops) - min(tops) > 150) == (rows == 2), charts
     assert needed <= shown, (shown, needed)
     page.screenshot(path=str(SHOTS / f"convlab_explore_{window}x768.png"))
+    page.close()
+
+
+def test_learn_animation_fits_a_1024_window(server, browser):  # noqa: F811 - fixtures
+    """The lesson's live animation at a 1024 px window: laid out for the measured column
+    (app.column_width), its step buttons in rows, none overlapping, all inside the column
+    (at its 816 px budget "◀ Back" covered "❚❚ Pause" and the caption ran past the edge)."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(f"{server}/?view=learn")
+    page.get_by_text("The lesson's example, live").first.wait_for(timeout=120_000)
+    _chart_drawn(page)
+    page.wait_for_function("document.querySelector('.js-plotly-plot')._fullLayout.width"
+                           f" < {COLUMN_PX}", timeout=60_000)
+    page.wait_for_timeout(1500)
+    drawn_w, column_w = page.evaluate(_WIDTHS)
+    assert column_w - column_width.GROW_PX < drawn_w <= column_w, (drawn_w, column_w)
+    buttons, _ = page.evaluate(_CONTROLS)
+    for row in _rows(buttons):
+        assert all(a[2] <= b[0] for a, b in zip(row, row[1:])), row
+    right = page.evaluate("() => document.querySelector('.js-plotly-plot')"
+                          ".closest('[data-testid=stVerticalBlock]').getBoundingClientRect().right")
+    assert max(r for _, _, r in buttons) <= right + 1, (buttons, right)
     page.close()

@@ -18,10 +18,11 @@ from urllib.parse import parse_qsl
 
 import streamlit as st
 
-from app import compute
+from app import column_width, compute
 from app import state as S
 from app.figures import learn as F
 from app.figures.animation import animation_figure
+from app.figures.animation_grid import COLUMN_PX
 from app.pages.animate import DEFAULT_SIZES
 from engine import animate as A
 from engine import shapes
@@ -245,9 +246,10 @@ def _show_verdict(verdict: Verdict | None) -> None:
         st.markdown(verdict.hint.replace("\n", "  \n"))
 
 
-def small_animation(layer, input_shape):
+def small_animation(layer, input_shape, max_width: int = COLUMN_PX):
     """The animation figure of ``layer`` on a small structured piece of an input of
-    ``input_shape`` (opened on its first step), or ``None`` when it cannot be animated."""
+    ``input_shape`` (opened on its first step), at most ``max_width`` px wide, or ``None``
+    when it cannot be animated."""
     sizes = A.piece_sizes(layer, input_shape, DEFAULT_SIZES[layer.rank])
     _, _, channels = shapes.split_shape(tuple(input_shape), layer.rank, layer.data_format)
     shape = shapes.join_shape(1, sizes, channels, layer.data_format)
@@ -255,31 +257,32 @@ def small_animation(layer, input_shape):
         anim = A.animate(layer, compute.synthetic_input(shape, layer.data_format))
     except ValueError:
         return None
-    return animation_figure(anim)
+    return animation_figure(anim, max_width=max_width)
 
 
 @lru_cache(maxsize=32)
-def reveal_animation(ex: Exercise):
+def reveal_animation(ex: Exercise, max_width: int = COLUMN_PX):
     """The animation of the exercise's layer (the reveal shows it), ``None`` for a stack."""
     if len(ex.layers) != 1:
         return None
-    return small_animation(make_layer(*ex.layers[0]), ex.input_shape)
+    return small_animation(make_layer(*ex.layers[0]), ex.input_shape, max_width)
 
 
 @lru_cache(maxsize=16)
-def lesson_animation(try_link: str):
+def lesson_animation(try_link: str, max_width: int = COLUMN_PX):
     """A live animation of the lesson's example layer (the query of its "Try it in the app"
-    link), or ``None`` when the link names no animatable layer."""
+    link), at most ``max_width`` px wide, or ``None`` when the link names no animatable
+    layer."""
     state, errors = S.parse_query(dict(parse_qsl(try_link)))
     if errors:
         return None
     layer = LAYER_CLASSES[state.layer](**S.layer_kwargs(state))
     shape = state.input_shape or shapes.join_shape(
         1, DEFAULT_SIZES[layer.rank], 3 if layer.rank == 2 else 1, layer.data_format)
-    return small_animation(layer, shape)
+    return small_animation(layer, shape, max_width)
 
 
-def _show_exercise(ex: Exercise, link: Callable | None) -> None:
+def _show_exercise(ex: Exercise, link: Callable | None, width: int) -> None:
     ss = st.session_state
     attempt = ss.get(_key(ex, "attempt"), Attempt())
     done = attempt.solved or ss["learn_progress"].is_right(ex.lesson, ex.index)
@@ -298,7 +301,7 @@ def _show_exercise(ex: Exercise, link: Callable | None) -> None:
     _show_verdict(attempt.verdict)
     if attempt.revealed:
         st.info(reveal_text(ex).replace("\n", "  \n"))
-        figure = reveal_animation(ex)
+        figure = reveal_animation(ex, width)
         if figure is not None:
             st.caption("Press ▶ Play: the layer computed step by step (a small piece of the "
                        "input, this layer's arguments).")
@@ -314,6 +317,7 @@ def render(params: LearnParams, link: Callable | None = None) -> dict:
     writes it). Returns the page's URL parameters (:func:`write_params`)."""
     _seed_widgets(params)
     ss = st.session_state
+    width = column_width.fit(COLUMN_PX)     # the animations' width: the main column's
     lessons = load_lessons()
     st.selectbox("Lesson", [x.number for x in lessons], key="learn_lesson",
                  format_func=lambda n: f"{n}. {lessons[n - 1].title}")
@@ -326,7 +330,7 @@ def render(params: LearnParams, link: Callable | None = None) -> dict:
                         config={"displaylogo": False})
         st.caption(CHECKER_CAPTION)
     if lesson.try_link:
-        figure = None if maps else lesson_animation(lesson.try_link)
+        figure = None if maps else lesson_animation(lesson.try_link, width)
         if figure is not None:
             st.caption("The lesson's example, live: press ▶ Play or step through it.")
             st.plotly_chart(figure, key="learn_lesson_animation", theme=None,
@@ -339,7 +343,7 @@ def render(params: LearnParams, link: Callable | None = None) -> dict:
                           ss["learn_progress"])
     for ex in exercises(current.lesson, current.seed, current.n):
         st.divider()
-        _show_exercise(ex, link)
+        _show_exercise(ex, link, width)
     st.divider()
     current = replace(current, progress=ss["learn_progress"])
     st.markdown("**Your progress**")
