@@ -98,7 +98,8 @@ def tf_same_padding(x, kwargs):
     if kwargs.get("padding", "valid") == "valid":
         return x
     rank = x.ndim - 2
-    spatial = range(2, x.ndim) if kwargs.get("data_format") == "channels_first" else range(1, 1 + rank)
+    first = 2 if kwargs.get("data_format") == "channels_first" else 1
+    spatial = range(first, first + rank)
     pads = [(0, 0)] * x.ndim
     for i, axis in enumerate(spatial):
         k, s, d = (_per_axis(kwargs.get(name, 1), rank)[i]
@@ -152,7 +153,8 @@ def keras_reference(cls_name, kwargs, x, weights, y):
     bias = weights[-1] if use_bias else None
     if keras_depthwise_unequal_strides_bug(cls_name, kwargs, x):
         z = keras_by_subsampling(cls_name, kwargs, x, weights)
-    elif keras_channels_first_bias_bug(cls_name, kwargs, y) or keras_softmax_single_axis_bug(kwargs, y):
+    elif (keras_channels_first_bias_bug(cls_name, kwargs, y)
+          or keras_softmax_single_axis_bug(kwargs, y)):
         plain = dict(kwargs, use_bias=False, activation=None)
         _, z, error = keras_outcome(cls_name, plain, x, weights[:-1] if use_bias else weights)
         assert error is None, error

@@ -6,9 +6,9 @@ fixtures are tests/test_browser.py's): what the speed changes must not break.
 - Stack: the feature-map / receptive-field section is a fragment; changing its output cell
   still redraws its caption and figure.
 - Animate at 1024, 1280 and 1366 px windows (1024 and 1280 in presentation mode), the
-  receptive map at 1024, 1280 and 1366, Explore's charts at 1024, 1280, 1366 and 1920: each chart fits
-  its column (Streamlit does not narrow it), so a change draws it once: Streamlit's second
-  pass changes no DOM node. Learn's lesson animation at 1024 px: no overlapping buttons.
+  receptive map at 1024, 1280 and 1366, Explore's charts at 1024, 1280, 1366 and 1920:
+  each chart fits its column (Streamlit does not narrow it), so a change draws it once:
+  Streamlit's second pass changes no DOM node. Learn's lesson animation at 1024 px: no overlapping buttons.
 """
 
 from __future__ import annotations
