@@ -137,7 +137,8 @@ def _heat_parts(cmap, mask, theory, axis_names, zoom, t) -> tuple:
     block, r0, c0 = _field_block(cmap, mask)
     h, w = cmap.shape
     traces = [dict(type="heatmap", z=block, x0=c0, y0=r0, colorscale=named_scale(T.SEQUENTIAL),
-                   colorbar=dict(title=dict(text="contribution")), hoverongaps=False,
+                   colorbar=dict(title=dict(text="contribution", side="right"), thickness=16),
+                   hoverongaps=False,
                    hovertemplate=f"{axis_names[-2]} %{{y}}, {axis_names[-1]} %{{x}}"
                                  "<br>contribution %{z:.6g}<extra></extra>", name="map")]
     shapes = [_box(-0.5, w - 0.5, -0.5, h - 0.5, line=dict(color=T.OKABE_ITO["grey"], width=1),
