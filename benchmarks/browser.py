@@ -145,6 +145,8 @@ class Server:
 
 # --------------------------------------------------------------------------- browser
 
+#: The window every page opens in (``--width`` changes its width: e.g. 1024 for a
+#: laptop with the sidebar open, where the column measurer lays the views out again).
 VIEWPORT = {"width": 1366, "height": 768}
 
 
@@ -357,7 +359,10 @@ def main(argv=None) -> None:
                    help="with --compare: measure only the revision")
     p.add_argument("--no-warm", action="store_true",
                    help="skip the warm-cache opens (first picture warm s)")
+    p.add_argument("--width", type=int, default=VIEWPORT["width"],
+                   help="the browser window's width in CSS px (height 768)")
     args = p.parse_args(argv)
+    VIEWPORT["width"] = args.width
     from playwright.sync_api import sync_playwright
 
     roots = [] if args.no_tree and args.compare else [("working tree", ROOT)]
