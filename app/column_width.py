@@ -10,8 +10,10 @@ iframe, no space on the page; ``main.py``'s style rule hides its element) that m
 column and reports it only when the figure laid out for the page's budget would not fit
 (or a wider column, after a resize, gives it room again). That report reruns the page once
 and the figure is laid out to fit. The last width measured is kept in the session, so a
-view opened again starts at the right width; a window at least as wide as the budget's
-column never reports (no extra rerun).
+view opened again starts at the right width, and in a cookie (:data:`COOKIE`), so a new
+session in that browser — a reload, a shared link opened again — starts at it too (its
+first picture without the extra layout); a window at least as wide as the budget's column
+never reports (no extra rerun).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ MEASURED = "column_px"
 GROW_PX = 32
 #: The narrowest layout the figures are built for (px); a narrower column scrolls.
 MIN_PX = 320
+#: The browser's cookie that remembers the last column measured (px, a year), read from
+#: the request that opens a session (``st.context.cookies``).
+COOKIE = "convlab_column_px"
 
 # Reports the width of the column (the Streamlit block the component sits in) when the
 # figure laid out at `data.laid_out` px, for a budget of `data.budget`, does not fit it or
@@ -43,7 +48,9 @@ export default function ({ parentElement, data, setStateValue }) {
   const check = () => {
     const width = Math.floor(block.getBoundingClientRect().width);
     const want = Math.min(width, data.budget);
-    if (width < 50 || host.__sent === width) return;
+    if (width < 50) return;
+    document.cookie = `${data.cookie}=${width}; path=/; max-age=31536000; SameSite=Lax`;
+    if (host.__sent === width) return;
     if (want < data.laid_out || want >= data.laid_out + data.grow) {
       host.__sent = width;
       setStateValue("width", width);
@@ -68,6 +75,15 @@ def width_for(budget: int, measured: Optional[int]) -> int:
     return max(MIN_PX, min(budget, int(measured)))
 
 
+def remembered(cookie: Optional[str]) -> Optional[int]:
+    """The width (px) a :data:`COOKIE` value holds: ASCII digits only, 1–9999, else None
+    (AppTest's session has no browser: its cookies are not strings)."""
+    if isinstance(cookie, str) and cookie.isascii() and cookie.isdigit() \
+            and 0 < int(cookie) < 10_000:
+        return int(cookie)
+    return None
+
+
 def _on_report() -> None:
     """Keep the width the browser reported (it reruns the page)."""
     report = st.session_state.get(KEY)
@@ -78,8 +94,11 @@ def _on_report() -> None:
 
 def fit(budget: int) -> int:
     """Mount the measurer in the current column and return the width (px) to lay its
-    figure out at: ``budget`` or the narrower column measured by this session."""
-    width = width_for(budget, st.session_state.get(MEASURED))
-    _measurer(key=KEY, data={"budget": budget, "laid_out": width, "grow": GROW_PX},
+    figure out at: ``budget`` or the narrower column measured by this session (or, before
+    it measured, by this browser's last session)."""
+    measured = st.session_state.get(MEASURED) or remembered(st.context.cookies.get(COOKIE))
+    width = width_for(budget, measured)
+    _measurer(key=KEY, data={"budget": budget, "laid_out": width, "grow": GROW_PX,
+                             "cookie": COOKIE},
               on_width_change=_on_report, width="stretch", height="content")
     return width

@@ -125,3 +125,11 @@ def test_learn_animation_is_laid_out_for_the_measured_column(measured, width):
     animated = [lay for lay in layouts if lay.get("updatemenus")]
     assert animated and all(width - 40 < lay["width"] <= width for lay in animated), [
         lay.get("width") for lay in layouts]
+
+
+@pytest.mark.parametrize("cookie, width", [("564", 564), ("0", None), ("", None), (None, None),
+                                           ("12345", None), ("-5", None), ("5e2", None),
+                                           ("564; x=1", None), ("９", None)])
+def test_a_remembered_width_is_whole_pixels_or_nothing(cookie, width):
+    """The cookie is the browser's text: only plain digits 1–9999 count."""
+    assert CW.remembered(cookie) == width

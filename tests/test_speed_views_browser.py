@@ -285,3 +285,25 @@ def test_learn_animation_fits_a_1024_window(server, browser):  # noqa: F811 - fi
                           ".closest('[data-testid=stVerticalBlock]').getBoundingClientRect().right")
     assert max(r for _, _, r in buttons) <= right + 1, (buttons, right)
     page.close()
+
+
+def test_a_new_session_starts_at_the_column_the_browser_measured(server, browser):  # noqa: F811
+    """app.column_width keeps the last column measured in a cookie: at 1024 px the first
+    open lays Explore out once more for the 564 px column; a new session in that browser
+    (a reload, a shared link opened again) draws its first picture in two rows already."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    first_layout = """() => { const gd = document.querySelector('.js-plotly-plot');
+      return gd.closest('[data-testid=stColumn]').getBoundingClientRect().width; }"""
+    widths = []
+    for _ in range(2):
+        page = context.new_page()
+        page.goto(f"{server}/")
+        page.wait_for_function("document.querySelector('.stPlotlyChart .main-svg')",
+                               timeout=120_000)
+        widths.append(page.evaluate(first_layout))
+        page.wait_for_function(f"({first_layout})() > 250", timeout=60_000)  # two rows
+        page.close()
+    cookies = {c["name"]: c["value"] for c in context.cookies()}
+    context.close()
+    assert column_width.remembered(cookies.get(column_width.COOKIE)) is not None, cookies
+    assert widths[0] < 250 < widths[1], widths      # one row first, then two at once
