@@ -23,19 +23,30 @@ def test_width_for_never_exceeds_the_budget_or_a_measured_column(budget, measure
         assert width == measured
 
 
-def _animate(measured, **query):
-    """The Animate chart's layout with ``measured`` px already reported by the browser."""
+def _page(measured, **query):
+    """The app run for the shared link ``query`` with ``measured`` px already reported by
+    the browser (None: nothing measured yet)."""
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["view"] = "animate"
     for key, value in query.items():
         at.query_params[key] = value
     if measured is not None:
         at.session_state[CW.MEASURED] = measured
     at.run()
     assert not at.exception, at.exception
-    (chart,) = at.get("plotly_chart")
-    return json.loads(chart.proto.spec)["layout"]
+    return at
+
+
+def _layouts(measured, **query) -> list:
+    """Every Plotly chart's layout on that page, in page order."""
+    return [json.loads(c.proto.spec)["layout"]
+            for c in _page(measured, **query).get("plotly_chart")]
+
+
+def _animate(measured, **query):
+    """The Animate chart's layout with ``measured`` px already reported by the browser."""
+    (layout,) = _layouts(measured, view="animate", **query)
+    return layout
 
 
 @pytest.mark.parametrize("measured, query, width, rows", [
@@ -62,14 +73,7 @@ def test_the_page_style_hides_the_measurer_by_its_key():
 def _explore_column_weights(measured, **query):
     """The weights of every st.columns column on the default Explore page (Conv2D, kernel
     shown) with ``measured`` px already reported by the browser."""
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    if measured is not None:
-        at.session_state[CW.MEASURED] = measured
-    at.run()
-    assert not at.exception, at.exception
+    at = _page(measured, **query)
     assert at.get("plotly_chart"), "no panels drawn"
     return [c.weight for c in at.columns]
 
@@ -98,30 +102,14 @@ def test_explore_panels_take_two_rows_in_a_narrow_column(measured, query, one_ro
 def test_receptive_map_is_laid_out_for_the_measured_column(measured, query, width):
     """Theme.map_width where the map's column (3 of 5 parts of the main column, less the
     16 px gap) holds it, else that column's whole pixels."""
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["view"] = "receptive"
-    for key, value in query.items():
-        at.query_params[key] = value
-    if measured is not None:
-        at.session_state[CW.MEASURED] = measured
-    at.run()
-    assert not at.exception, at.exception
-    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    layouts = _layouts(measured, view="receptive", **query)
     assert layouts[0]["width"] == width, [lay.get("width") for lay in layouts]
 
 
 @pytest.mark.parametrize("measured, width", [(None, COLUMN_PX), (906, COLUMN_PX), (564, 564)])
 def test_learn_animation_is_laid_out_for_the_measured_column(measured, width):
     """The lesson's live animation: at most COLUMN_PX wide, or the narrower main column."""
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["view"] = "learn"
-    if measured is not None:
-        at.session_state[CW.MEASURED] = measured
-    at.run()
-    assert not at.exception, at.exception
-    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    layouts = _layouts(measured, view="learn")
     animated = [lay for lay in layouts if lay.get("updatemenus")]
     assert animated and all(width - 40 < lay["width"] <= width for lay in animated), [
         lay.get("width") for lay in layouts]
