@@ -189,6 +189,7 @@ def shape_flow_figure(rows):
         names.append(r["name"])
         sizes.append(s[1] if len(s) > 2 else None)
         chans.append(s[-1])
+
     def axis(base: dict, title: str, **extra) -> dict:
         return dict(base, automargin=True, title={"text": title, "font": {"size": 12}},
                     **extra)

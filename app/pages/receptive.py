@@ -314,10 +314,11 @@ def _position(plan, names) -> tuple:
     return tuple(index)
 
 
-#: The gap between Streamlit's columns (px, ``gap="small"``) and the map's share of the
-#: main column (``st.columns([3, 2])``).
+#: The page's two columns (parts of the main column: the map, the controls) and the gap
+#: between them (px, Streamlit's ``gap="small"``).
+COLUMNS = (3, 2)
 COLUMN_GAP_PX = 16
-MAP_SHARE = 3 / 5
+MAP_SHARE = COLUMNS[0] / sum(COLUMNS)
 
 
 def _map_width() -> int:
@@ -403,7 +404,7 @@ def render(ctx) -> dict[str, str]:
     _seed_widgets(ctx, rank)
     st.subheader("Receptive field")
     map_px = _map_width()
-    pic, side = st.columns([3, 2])
+    pic, side = st.columns(COLUMNS)
     with side:
         st.caption("Which input cells one output cell depends on, and how much: the exact "
                    "gradient of the output cell (summed over channels) with respect to the "
