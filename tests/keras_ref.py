@@ -92,16 +92,20 @@ def _per_axis(value, rank):
     return (value,) * rank if isinstance(value, int) else tuple(value)
 
 
+def _spatial_axes(kwargs, ndim):
+    """The spatial axes of an array of ``ndim`` axes in the layer's data format."""
+    first = 2 if kwargs.get("data_format") == "channels_first" else 1
+    return range(first, first + ndim - 2)
+
+
 def tf_same_padding(x, kwargs):
     """``x`` padded with zeros as TensorFlow's ``padding="same"`` pads (the odd cell after);
     unchanged for ``"valid"``. Written from TF's documented rule, independent of the engine."""
     if kwargs.get("padding", "valid") == "valid":
         return x
     rank = x.ndim - 2
-    first = 2 if kwargs.get("data_format") == "channels_first" else 1
-    spatial = range(first, first + rank)
     pads = [(0, 0)] * x.ndim
-    for i, axis in enumerate(spatial):
+    for i, axis in enumerate(_spatial_axes(kwargs, x.ndim)):
         k, s, d = (_per_axis(kwargs.get(name, 1), rank)[i]
                    for name in ("kernel_size", "strides", "dilation_rate"))
         n = x.shape[axis]
@@ -120,10 +124,9 @@ def keras_by_subsampling(cls_name, kwargs, x, weights):
                                 weights[:-1] if use_bias else weights)
     assert error is None, error
     strides = _per_axis(kwargs.get("strides", 1), x.ndim - 2)
-    first = 2 if kwargs.get("data_format") == "channels_first" else 1
     keep = [slice(None)] * x.ndim
-    for i, s in enumerate(strides):
-        keep[first + i] = slice(None, None, s)
+    for axis, s in zip(_spatial_axes(kwargs, x.ndim), strides):
+        keep[axis] = slice(None, None, s)
     return z[tuple(keep)]
 
 
