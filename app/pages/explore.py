@@ -442,15 +442,13 @@ def _panel_widths(ctx: ViewContext) -> list:
 
 
 def _panel_columns(ctx: ViewContext) -> list:
-    """One column per panel: in one row where the main column holds :data:`ROW_PX` (or its
-    width is not measured yet), else two rows of two (input, padded input; kernel or
-    nothing, output), measured by :func:`app.column_width.fit`."""
+    """One place per panel: in one row where the main column holds :data:`ROW_PX` (or its
+    width is not measured yet), else two rows (input, padded input; kernel and output, or
+    the output alone across the column), measured by :func:`app.column_width.fit`."""
     budget = ROW_PX[_theme().present]
     if column_width.fit(budget) >= budget:
         return list(st.columns(_panel_widths(ctx)))
-    top = list(st.columns(2))
-    bottom = list(st.columns(2 if ctx.weights else [1, 3]))
-    return top + (bottom if ctx.weights else bottom[1:])
+    return list(st.columns(2)) + (list(st.columns(2)) if ctx.weights else [st.container()])
 
 
 def _panels(ctx: ViewContext, item, out_item, lk: Links, in_depth, why: str, depth) -> None:
